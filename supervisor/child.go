@@ -1,0 +1,166 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/pprof"
+	"slices"
+	"time"
+)
+
+// member returns the group member that runs child c once. It returns an
+// *exit when c exits in a way that calls for a restart, which ends the
+// generation. When c exits for good it waits for the generation to end, so
+// that its exit disturbs no sibling. When ctx is done it stops c and
+// returns nil.
+func (s *Supervisor) member(c *child) func(context.Context) error {
+	return func(ctx context.Context) error {
+		began := s.start(c)
+		err, abandoned := s.runOnce(ctx, c)
+		if abandoned {
+			s.set(c, StateAbandoned, nil, false)
+			s.emit(Event{Kind: Abandoned, Child: c.name, Path: c.path, Restarts: c.restarts})
+			return nil
+		}
+		var se *ShutdownError
+		if errors.As(err, &se) { // a child supervisor's stuck children
+			s.mu.Lock()
+			s.stuck = append(s.stuck, se.Stuck...)
+			s.mu.Unlock()
+		}
+		bad := failed(err)
+		stopping := ctx.Err() != nil
+		if bad && !stopping {
+			s.set(c, StateFailed, err, false)
+			s.emit(Event{Kind: Failed, Child: c.name, Path: c.path, Err: err, Restarts: c.restarts})
+		}
+		if !stopping && c.restart.restarts(bad) {
+			if !bad {
+				s.set(c, StateStopped, nil, false)
+			}
+			return &exit{c: c, err: err, ran: s.cfg.clock.Now().Sub(began)}
+		}
+		state := StateStopped
+		if bad {
+			state = StateFailed
+		}
+		// A Temporary child stopped by a sibling's restart is not
+		// started again either.
+		retire := !stopping || c.restart == Temporary
+		s.set(c, state, nil, retire)
+		s.emit(Event{Kind: Stopped, Child: c.name, Path: c.path, Err: err, Restarts: c.restarts})
+		<-ctx.Done()
+		return nil
+	}
+}
+
+// runOnce runs c in a goroutine of its own, labelled with its path. Once
+// ctx is done it waits at most c's shutdown timeout, then abandons the
+// goroutine, records c as stuck and returns abandoned.
+func (s *Supervisor) runOnce(ctx context.Context, c *child) (err error, abandoned bool) {
+	done := make(chan error, 1)
+	go pprof.Do(ctx, c.labels, func(ctx context.Context) {
+		done <- call(ctx, c.runner)
+	})
+	select {
+	case err := <-done:
+		return err, false
+	case <-ctx.Done():
+	}
+	t := s.cfg.clock.NewTimer(c.shutdown)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err, false
+	case <-t.C():
+	}
+	stuck := StuckChild{Path: c.path, Timeout: c.shutdown, Stack: stacks(c.path)}
+	s.mu.Lock()
+	s.stuck = append(s.stuck, stuck)
+	s.mu.Unlock()
+	return nil, true
+}
+
+// start records that c is starting, reports it and returns the time.
+func (s *Supervisor) start(c *child) time.Time {
+	now := s.cfg.clock.Now()
+	s.mu.Lock()
+	kind := Started
+	if c.started {
+		kind = Restarted
+		c.restarts++
+	}
+	c.started = true
+	c.state, c.since, c.delay = StateRunning, now, 0
+	restarts := c.restarts
+	s.mu.Unlock()
+	s.emit(Event{Kind: kind, Child: c.name, Path: c.path, Restarts: restarts})
+	return now
+}
+
+// set records c's new state, its failure if err is not nil, and whether it
+// has exited for good.
+func (s *Supervisor) set(c *child, state State, err error, retire bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c.state, c.since = state, s.cfg.clock.Now()
+	if err != nil {
+		c.lastErr = err
+	}
+	c.retired = c.retired || retire
+}
+
+func (s *Supervisor) isRetired(c *child) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return c.retired
+}
+
+// countRestart records a restart for ex and returns the error that makes
+// the supervisor give up when there have been more than the intensity
+// allows within the window.
+func (s *Supervisor) countRestart(ex *exit) error {
+	now := s.cfg.clock.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	from := now.Add(-s.cfg.window)
+	s.restarts = slices.DeleteFunc(s.restarts, func(t time.Time) bool { return !t.After(from) })
+	s.restarts = append(s.restarts, now)
+	if len(s.restarts) <= s.cfg.intensity {
+		return nil
+	}
+	last := ex.err
+	if last == nil {
+		last = fmt.Errorf("%s exited", ex.c.path)
+	}
+	return fmt.Errorf("%w: %s: more than %d in %v; last: %s: %w",
+		ErrTooManyRestarts, s.path, s.cfg.intensity, s.cfg.window, ex.c.path, last)
+}
+
+// backoff waits out the backoff of the child that ex reports, showing it as
+// crash-looping meanwhile. It reports false if ctx ended first.
+func (s *Supervisor) backoff(ctx context.Context, ex *exit) bool {
+	c := ex.c
+	if ex.ran >= s.cfg.stableAfter {
+		c.bo.Reset()
+	}
+	d := c.bo.Next()
+	if d <= 0 {
+		return true
+	}
+	t := s.cfg.clock.NewTimer(d)
+	defer t.Stop()
+	s.mu.Lock()
+	c.state, c.since, c.delay = StateCrashLooping, s.cfg.clock.Now(), d
+	restarts := c.restarts
+	s.mu.Unlock()
+	s.emit(Event{Kind: BackingOff, Child: c.name, Path: c.path, Err: ex.err, Restarts: restarts, Backoff: d})
+	select {
+	case <-t.C():
+		return true
+	case <-ctx.Done():
+		s.set(c, StateStopped, nil, false)
+		return false
+	}
+}

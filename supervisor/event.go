@@ -1,0 +1,114 @@
+package supervisor
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// EventKind says what happened in an [Event].
+type EventKind int
+
+const (
+	// Started: a child was started for the first time in this Run.
+	Started EventKind = iota + 1
+	// Restarted: a child was started again, after its own exit or a
+	// sibling's under OneForAll or RestForOne.
+	Restarted
+	// Failed: a child returned an error other than context.Canceled, or
+	// panicked (Err is then a *PanicError with the stack).
+	Failed
+	// BackingOff: a child is waiting Backoff before its restart; a child
+	// that keeps doing so is crash-looping.
+	BackingOff
+	// Stopped: a child returned and will not be restarted by this event:
+	// it exited for good, or the supervisor stopped it.
+	Stopped
+	// Abandoned: a child did not return within its shutdown timeout; its
+	// goroutine is left running and reported in a [ShutdownError].
+	Abandoned
+	// GaveUp: the supervisor exceeded its restart intensity, stopped its
+	// children and is returning an error matching ErrTooManyRestarts.
+	GaveUp
+)
+
+// String returns the kind's name in lower case, such as "restarted"; it is
+// the value of the log attribute "event".
+func (k EventKind) String() string {
+	switch k {
+	case Started:
+		return "started"
+	case Restarted:
+		return "restarted"
+	case Failed:
+		return "failed"
+	case BackingOff:
+		return "backing off"
+	case Stopped:
+		return "stopped"
+	case Abandoned:
+		return "abandoned"
+	case GaveUp:
+		return "gave up"
+	}
+	return fmt.Sprintf("EventKind(%d)", int(k))
+}
+
+// Event is a lifecycle event of a child or of the supervisor itself, passed
+// to the [WithHook] function and logged. It is a plain value, safe to copy.
+type Event struct {
+	Kind EventKind
+	// Time is when it happened, read from the supervisor's clock.
+	Time time.Time
+	// Supervisor is the path of the supervisor reporting the event.
+	Supervisor string
+	// Child is the child's name; empty for GaveUp.
+	Child string
+	// Path is the child's path in the tree; the supervisor's for GaveUp.
+	Path string
+	// Err is the child's error (Failed, Stopped), or the supervisor's
+	// (GaveUp).
+	Err error
+	// Restarts is how many times the child has been restarted in this Run.
+	Restarts int
+	// Backoff is the wait before the restart (BackingOff).
+	Backoff time.Duration
+}
+
+func (k EventKind) level() slog.Level {
+	switch k {
+	case Failed, Abandoned, GaveUp:
+		return slog.LevelError
+	case BackingOff:
+		return slog.LevelWarn
+	}
+	return slog.LevelInfo
+}
+
+// emit sends e to the hook and to the log.
+func (s *Supervisor) emit(e Event) {
+	e.Time = s.cfg.clock.Now()
+	e.Supervisor = s.path
+	if h := s.cfg.hook; h != nil {
+		h(e)
+	}
+	lvl := e.Kind.level()
+	if !s.log.Enabled(context.Background(), lvl) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("supervisor", e.Supervisor),
+		slog.String("child", e.Child),
+		slog.String("path", e.Path),
+		slog.String("event", e.Kind.String()),
+		slog.Int("restarts", e.Restarts),
+	}
+	if e.Err != nil {
+		attrs = append(attrs, slog.Any("error", e.Err))
+	}
+	if e.Kind == BackingOff {
+		attrs = append(attrs, slog.Duration("backoff", e.Backoff))
+	}
+	s.log.LogAttrs(context.Background(), lvl, "supervisor: "+e.Kind.String(), attrs...)
+}

@@ -1,0 +1,166 @@
+package supervisor
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/troupe-go/troupe/internal/clock"
+)
+
+// Defaults used by [New] and [Supervisor.Add] when no option says otherwise.
+const (
+	// DefaultIntensity and DefaultWindow: more than 5 restarts within 10
+	// seconds make a supervisor give up.
+	DefaultIntensity = 5
+	DefaultWindow    = 10 * time.Second
+	// DefaultBackoffMin and DefaultBackoffMax bound the wait before a
+	// restart: the first wait is at most 10ms, each next at most twice the
+	// previous ceiling, never more than 5s.
+	DefaultBackoffMin = 10 * time.Millisecond
+	DefaultBackoffMax = 5 * time.Second
+	// DefaultStableAfter is how long a child must run before its backoff
+	// starts over from DefaultBackoffMin.
+	DefaultStableAfter = 10 * time.Second
+	// DefaultShutdown is how long each child is given to return once its
+	// context is cancelled.
+	DefaultShutdown = 5 * time.Second
+)
+
+// An Option configures a [Supervisor] in [New].
+type Option func(*config)
+
+type config struct {
+	strategy    Strategy
+	intensity   int
+	window      time.Duration
+	backoffMin  time.Duration
+	backoffMax  time.Duration
+	stableAfter time.Duration
+	shutdown    time.Duration
+	logger      *slog.Logger
+	hook        func(Event)
+	clock       clock.Clock
+	int64n      func(int64) int64
+}
+
+func defaults() config {
+	return config{
+		strategy:    OneForOne,
+		intensity:   DefaultIntensity,
+		window:      DefaultWindow,
+		backoffMin:  DefaultBackoffMin,
+		backoffMax:  DefaultBackoffMax,
+		stableAfter: DefaultStableAfter,
+		shutdown:    DefaultShutdown,
+		clock:       clock.Real(),
+	}
+}
+
+func nonNegative(option, arg string, d time.Duration) {
+	if d < 0 {
+		panic(fmt.Sprintf("supervisor: %s: negative %s %v", option, arg, d))
+	}
+}
+
+// WithStrategy sets which children are restarted when one fails. The
+// default is [OneForOne].
+func WithStrategy(s Strategy) Option {
+	if s < OneForOne || s > RestForOne {
+		panic(fmt.Sprintf("supervisor: WithStrategy: unknown strategy %d", int(s)))
+	}
+	return func(c *config) { c.strategy = s }
+}
+
+// WithIntensity sets the restart intensity: when more than maxRestarts
+// restarts happen within window, the supervisor stops all its children and
+// Run returns an error matching [ErrTooManyRestarts], leaving the decision to
+// its parent. A maxRestarts of 0 gives up at the first failure. The default
+// is [DefaultIntensity] within [DefaultWindow]. It panics if maxRestarts is
+// negative or window is not positive.
+func WithIntensity(maxRestarts int, window time.Duration) Option {
+	if maxRestarts < 0 {
+		panic(fmt.Sprintf("supervisor: WithIntensity: negative maxRestarts %d", maxRestarts))
+	}
+	if window <= 0 {
+		panic(fmt.Sprintf("supervisor: WithIntensity: window %v is not positive", window))
+	}
+	return func(c *config) { c.intensity, c.window = maxRestarts, window }
+}
+
+// WithBackoff sets the wait before each restart of a child: the n-th
+// consecutive restart waits a random duration in [0, min(max, min·2ⁿ)]
+// (exponential backoff with full jitter). A min of 0 restarts at once. The
+// default is [DefaultBackoffMin] to [DefaultBackoffMax]. It panics if either
+// is negative or max is less than min.
+func WithBackoff(min, max time.Duration) Option {
+	nonNegative("WithBackoff", "min", min)
+	nonNegative("WithBackoff", "max", max)
+	if max < min {
+		panic(fmt.Sprintf("supervisor: WithBackoff: max %v less than min %v", max, min))
+	}
+	return func(c *config) { c.backoffMin, c.backoffMax = min, max }
+}
+
+// WithStableAfter sets how long a child must have run before it failed for
+// its backoff to start over from the minimum. The default is
+// [DefaultStableAfter]. It panics if d is negative.
+func WithStableAfter(d time.Duration) Option {
+	nonNegative("WithStableAfter", "d", d)
+	return func(c *config) { c.stableAfter = d }
+}
+
+// WithShutdownTimeout sets the default time each child is given to return
+// once its context is cancelled; [WithShutdown] overrides it per child. The
+// default is [DefaultShutdown]. It panics if d is negative.
+func WithShutdownTimeout(d time.Duration) Option {
+	nonNegative("WithShutdownTimeout", "d", d)
+	return func(c *config) { c.shutdown = d }
+}
+
+// WithLogger sets the logger that lifecycle events are written to, with the
+// attributes supervisor, child, path, event, error and restarts. The default
+// is [slog.Default] at the time Run is called. It panics if l is nil.
+func WithLogger(l *slog.Logger) Option {
+	if l == nil {
+		panic("supervisor: WithLogger: nil logger")
+	}
+	return func(c *config) { c.logger = l }
+}
+
+// WithHook sets a function called with every lifecycle [Event], in addition
+// to the log. It is called synchronously from the supervisor's goroutines,
+// possibly from several at once, so it must be quick and safe for concurrent
+// use. It panics if hook is nil.
+func WithHook(hook func(Event)) Option {
+	if hook == nil {
+		panic("supervisor: WithHook: nil hook")
+	}
+	return func(c *config) { c.hook = hook }
+}
+
+// withClock injects the clock and the jitter source; tests use it to drive
+// backoff, intensity windows and timeouts without sleeping.
+func withClock(clk clock.Clock, int64n func(int64) int64) Option {
+	return func(c *config) { c.clock, c.int64n = clk, int64n }
+}
+
+// A ChildOption configures one child in [Supervisor.Add].
+type ChildOption func(*child)
+
+// WithRestart sets when the child is restarted. The default is [Permanent].
+func WithRestart(r Restart) ChildOption {
+	if r < Permanent || r > Temporary {
+		panic(fmt.Sprintf("supervisor: WithRestart: unknown restart type %d", int(r)))
+	}
+	return func(c *child) { c.restart = r }
+}
+
+// WithShutdown sets how long the child is given to return once its context
+// is cancelled, overriding [WithShutdownTimeout]. Give a child supervisor at
+// least the sum of its own children's timeouts, so that it can report its
+// stuck children rather than be reported itself. It panics if d is negative.
+func WithShutdown(d time.Duration) ChildOption {
+	nonNegative("WithShutdown", "d", d)
+	return func(c *child) { c.shutdown = d }
+}
