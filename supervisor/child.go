@@ -9,60 +9,78 @@ import (
 	"time"
 )
 
-// member returns the group member that runs child c once. It returns an
-// *exit when c exits in a way that calls for a restart, which ends the
-// generation. When c exits for good it waits for the generation to end, so
-// that its exit disturbs no sibling. When ctx is done it stops c and
-// returns nil.
-func (s *Supervisor) member(c *child) func(context.Context) error {
+// member returns the group member that runs child c. It returns an *exit
+// when c exits in a way that calls for a restart, which ends the generation.
+// When c is the generation's only member (solo), there is nobody to stop
+// with it, so the member restarts c in place instead: the same outcome as
+// ending and starting a generation of one, without rebuilding the group.
+// When c exits for good the member waits for the generation to end, so that
+// its exit disturbs no sibling. When ctx is done it stops c and returns nil.
+func (s *Supervisor) member(c *child, solo bool) func(context.Context) error {
 	return func(ctx context.Context) error {
-		began := s.start(c)
-		err, abandoned := s.runOnce(ctx, c)
-		if abandoned {
-			s.set(c, StateAbandoned, nil, false)
-			s.emit(Event{Kind: Abandoned, Child: c.name, Path: c.path, Restarts: c.restarts})
+		lctx := pprof.WithLabels(ctx, c.labels)
+		done := make(chan error, 1)
+		for {
+			began := s.start(c)
+			err, abandoned := s.runOnce(ctx, lctx, c, done)
+			if abandoned {
+				s.set(c, StateAbandoned, nil, false)
+				s.emit(Event{Kind: Abandoned, Child: c.name, Path: c.path, Restarts: c.restarts})
+				return nil
+			}
+			var se *ShutdownError
+			if errors.As(err, &se) { // a child supervisor's stuck children
+				s.mu.Lock()
+				s.stuck = append(s.stuck, se.Stuck...)
+				s.mu.Unlock()
+			}
+			bad := failed(err)
+			stopping := ctx.Err() != nil
+			now := s.cfg.clock.Now()
+			if bad && !stopping {
+				s.setAt(c, StateFailed, err, false, now)
+				s.emit(Event{Kind: Failed, Time: now, Child: c.name, Path: c.path, Err: err, Restarts: c.restarts})
+			}
+			if !stopping && c.restart.restarts(bad) {
+				if !bad {
+					s.set(c, StateStopped, nil, false)
+				}
+				ex := &exit{c: c, err: err, ran: now.Sub(began)}
+				if !solo {
+					return ex
+				}
+				if err := s.countRestart(ex); err != nil {
+					return err
+				}
+				if !s.backoff(ctx, ex) {
+					return nil
+				}
+				continue
+			}
+			state := StateStopped
+			if bad {
+				state = StateFailed
+			}
+			// A Temporary child stopped by a sibling's restart is not
+			// started again either.
+			retire := !stopping || c.restart == Temporary
+			s.set(c, state, nil, retire)
+			s.emit(Event{Kind: Stopped, Child: c.name, Path: c.path, Err: err, Restarts: c.restarts})
+			<-ctx.Done()
 			return nil
 		}
-		var se *ShutdownError
-		if errors.As(err, &se) { // a child supervisor's stuck children
-			s.mu.Lock()
-			s.stuck = append(s.stuck, se.Stuck...)
-			s.mu.Unlock()
-		}
-		bad := failed(err)
-		stopping := ctx.Err() != nil
-		if bad && !stopping {
-			s.set(c, StateFailed, err, false)
-			s.emit(Event{Kind: Failed, Child: c.name, Path: c.path, Err: err, Restarts: c.restarts})
-		}
-		if !stopping && c.restart.restarts(bad) {
-			if !bad {
-				s.set(c, StateStopped, nil, false)
-			}
-			return &exit{c: c, err: err, ran: s.cfg.clock.Now().Sub(began)}
-		}
-		state := StateStopped
-		if bad {
-			state = StateFailed
-		}
-		// A Temporary child stopped by a sibling's restart is not
-		// started again either.
-		retire := !stopping || c.restart == Temporary
-		s.set(c, state, nil, retire)
-		s.emit(Event{Kind: Stopped, Child: c.name, Path: c.path, Err: err, Restarts: c.restarts})
-		<-ctx.Done()
-		return nil
 	}
 }
 
-// runOnce runs c in a goroutine of its own, labelled with its path. Once
+// runOnce runs c in a goroutine of its own, labelled with its path, with
+// the context lctx (ctx with the label) and its result sent on done. Once
 // ctx is done it waits at most c's shutdown timeout, then abandons the
 // goroutine, records c as stuck and returns abandoned.
-func (s *Supervisor) runOnce(ctx context.Context, c *child) (err error, abandoned bool) {
-	done := make(chan error, 1)
-	go pprof.Do(ctx, c.labels, func(ctx context.Context) {
-		done <- call(ctx, c.runner)
-	})
+func (s *Supervisor) runOnce(ctx, lctx context.Context, c *child, done chan error) (err error, abandoned bool) {
+	go func() {
+		pprof.SetGoroutineLabels(lctx)
+		done <- call(lctx, c.runner)
+	}()
 	select {
 	case err := <-done:
 		return err, false
@@ -95,16 +113,21 @@ func (s *Supervisor) start(c *child) time.Time {
 	c.state, c.since, c.delay = StateRunning, now, 0
 	restarts := c.restarts
 	s.mu.Unlock()
-	s.emit(Event{Kind: kind, Child: c.name, Path: c.path, Restarts: restarts})
+	s.emit(Event{Kind: kind, Time: now, Child: c.name, Path: c.path, Restarts: restarts})
 	return now
 }
 
 // set records c's new state, its failure if err is not nil, and whether it
 // has exited for good.
 func (s *Supervisor) set(c *child, state State, err error, retire bool) {
+	s.setAt(c, state, err, retire, s.cfg.clock.Now())
+}
+
+// setAt is set with the time of the change.
+func (s *Supervisor) setAt(c *child, state State, err error, retire bool, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c.state, c.since = state, s.cfg.clock.Now()
+	c.state, c.since = state, now
 	if err != nil {
 		c.lastErr = err
 	}

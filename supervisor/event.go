@@ -88,7 +88,9 @@ func (k EventKind) level() slog.Level {
 
 // emit sends e to the hook and to the log.
 func (s *Supervisor) emit(e Event) {
-	e.Time = s.cfg.clock.Now()
+	if e.Time.IsZero() {
+		e.Time = s.cfg.clock.Now()
+	}
 	e.Supervisor = s.path
 	if h := s.cfg.hook; h != nil {
 		h(e)

@@ -224,11 +224,16 @@ func (s *Supervisor) shutdownError(err error) error {
 // generation starts.
 func (s *Supervisor) supervise(ctx context.Context, cs []*child, rest func(context.Context) error) error {
 	for {
-		members := make([]func(context.Context) error, 0, len(cs)+1)
+		var live []*child
 		for _, c := range cs {
 			if !s.isRetired(c) {
-				members = append(members, s.member(c))
+				live = append(live, c)
 			}
+		}
+		solo := len(live) == 1 && rest == nil
+		members := make([]func(context.Context) error, 0, len(live)+1)
+		for _, c := range live {
+			members = append(members, s.member(c, solo))
 		}
 		if rest != nil {
 			members = append(members, rest)
