@@ -1,0 +1,407 @@
+package actor
+
+import (
+	"context"
+	"fmt"
+	"runtime/pprof"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/troupe-go/troupe/internal/panics"
+)
+
+// A Handler handles one message. It is called on the actor's goroutine, one
+// message at a time, in the order the messages were accepted. A returned error
+// is reported to the error hook and the actor goes on with the next message; a
+// panic ends [Actor.Run] with a [*PanicError].
+//
+// The context is cancelled when the actor's Run context is, except while the
+// actor drains its mailbox after cancellation, when it carries the drain
+// deadline instead.
+type Handler[M any] func(ctx context.Context, msg M) error
+
+// Run states.
+const (
+	idle     int32 = iota // never run or between runs after a panic: sends are queued
+	running               // Run is handling messages
+	draining              // Run's context ended; it handles what is queued: sends fail
+	stopped               // Run returned after its context ended: sends fail with ErrStopped
+)
+
+// An Actor owns a bounded mailbox of messages of type M and handles them one
+// at a time, in order, on the goroutine that calls [Actor.Run].
+//
+// The mailbox belongs to the Actor, not to one Run: a supervisor restarting
+// the actor after a panic calls Run again and the messages queued before the
+// crash are handled then. An Actor is safe for concurrent use: any number of
+// goroutines may send to it while it runs. It must not be copied.
+type Actor[M any] struct {
+	name    string
+	handler Handler[M]
+	cfg     config
+	mbox    chan M
+	// asks is set when M is a Request, whose handler must reply.
+	asks bool
+
+	// state is read on every send; it changes under mu, and so does stop.
+	state atomic.Int32
+	mu    sync.Mutex
+	// stop is closed when a Run's context ends, waking senders waiting for
+	// room; the next Run makes a new one.
+	stop       atomic.Pointer[chan struct{}]
+	stopClosed bool
+
+	// pending is a message whose handler panicked and that is to be retried
+	// first thing in the next Run. Only the running goroutine touches it, and
+	// Runs never overlap.
+	pending    M
+	hasPending bool
+	attempts   int
+
+	// The counters written by the handling goroutine and the ones written by
+	// senders sit on cache lines of their own, so the two sides do not
+	// invalidate each other's lines on every message.
+	_        [64]byte
+	handled  atomic.Uint64
+	failed   atomic.Uint64
+	panicked atomic.Uint64
+	dead     atomic.Uint64
+	evicted  atomic.Uint64
+	_        [64]byte
+	wait     waitClock
+	_        [64]byte
+}
+
+// New returns an actor named name that handles messages with h. It panics if
+// name is empty or h is nil: those are programmer errors, like a nil handler
+// given to net/http.
+func New[M any](name string, h Handler[M], opts ...Option) *Actor[M] {
+	if name == "" {
+		panic("actor: New: empty name")
+	}
+	if h == nil {
+		panic(fmt.Sprintf("actor: New(%q): nil handler", name))
+	}
+	a := &Actor[M]{name: name, handler: h, cfg: newConfig(opts)}
+	a.mbox = make(chan M, a.cfg.mailbox)
+	_, a.asks = any(*new(M)).(abandoner)
+	a.wait.init(a.cfg.mailbox)
+	stop := make(chan struct{})
+	a.stop.Store(&stop)
+	return a
+}
+
+// Name returns the name given to [New].
+func (a *Actor[M]) Name() string { return a.name }
+
+// Run handles messages until ctx is done or the handler panics.
+//
+// When ctx is done, the actor stops accepting messages (sends return
+// [ErrStopped]), handles what is queued for up to the drain timeout, reports
+// what is left as dead letters and returns nil. When the handler panics, Run
+// returns a [*PanicError] at once and the queued messages wait for the next
+// Run. Only one Run may be active at a time; another returns
+// [ErrAlreadyRunning].
+//
+// The goroutine carries the pprof label "troupe.actor" with the actor's name
+// while it runs, beside any labels in ctx (a supervisor adds the actor's path
+// in the tree as "troupe.path").
+func (a *Actor[M]) Run(ctx context.Context) (err error) {
+	if !a.start() {
+		return fmt.Errorf("%w: %s", ErrAlreadyRunning, a.name)
+	}
+	// Refuse new messages as soon as ctx ends, even while the handler is
+	// busy, and wake the senders waiting for room.
+	refused := make(chan struct{})
+	stopRefuse := context.AfterFunc(ctx, func() {
+		a.refuse()
+		close(refused)
+	})
+	pprof.Do(ctx, pprof.Labels("troupe.actor", a.name), func(ctx context.Context) {
+		hctx := context.WithValue(ctx, selfKey{}, a)
+		perr := a.loop(hctx)
+		if perr != nil {
+			a.panicked.Add(1)
+			err = perr
+			if stopRefuse() {
+				// A crash, not a stop: the queue waits for the next Run.
+				a.state.Store(idle)
+				return
+			}
+		}
+		if stopRefuse() {
+			a.refuse()
+		} else {
+			<-refused
+		}
+		a.shutdown(hctx)
+	})
+	return err
+}
+
+// start moves the actor to running unless it is running already.
+func (a *Actor[M]) start() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch a.state.Load() {
+	case idle:
+	case stopped:
+		if a.stopClosed {
+			stop := make(chan struct{})
+			a.stop.Store(&stop)
+			a.stopClosed = false
+		}
+	default:
+		return false
+	}
+	a.state.Store(running)
+	return true
+}
+
+// refuse makes sends fail from now on and wakes the senders waiting for room.
+func (a *Actor[M]) refuse() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.state.Load() != running {
+		return
+	}
+	a.state.Store(draining)
+	close(*a.stop.Load())
+	a.stopClosed = true
+}
+
+// selfKey marks the context a handler is called with, so that Send can tell
+// it is called from the actor's own goroutine.
+type selfKey struct{}
+
+// loop handles messages until ctx is done (nil) or the handler panics. One
+// deferred recover covers the whole loop, so handling a message costs no
+// defer.
+func (a *Actor[M]) loop(ctx context.Context) (perr *PanicError) {
+	var cur M
+	retry := false
+	defer func() {
+		if v := recover(); v != nil {
+			perr = panics.New(v, 0)
+			a.onPanic(cur, retry, perr)
+		}
+	}()
+	if a.hasPending {
+		cur, retry = a.pending, true
+		a.clearPending()
+		a.handle(ctx, cur)
+		retry = false
+	}
+	done := ctx.Done()
+	for {
+		// The fast path is two single-case selects, which the compiler turns
+		// into non-blocking channel operations without a select lock.
+		select {
+		case cur = <-a.mbox:
+			a.handle(ctx, cur)
+			select {
+			case <-done:
+				return nil
+			default:
+			}
+			continue
+		default:
+		}
+		if a.spin(&cur) {
+			a.handle(ctx, cur)
+			continue
+		}
+		select {
+		case <-done:
+			return nil
+		case cur = <-a.mbox:
+			a.handle(ctx, cur)
+		}
+	}
+}
+
+// spinTries is how many times an empty mailbox is polled before the actor
+// parks in a select. Parking and being woken by the next send costs several
+// times a channel operation; a sender that keeps the actor busy usually
+// delivers within a few polls.
+const spinTries = 64
+
+// spin polls the mailbox without blocking for a short while.
+func (a *Actor[M]) spin(m *M) bool {
+	for range spinTries {
+		select {
+		case *m = <-a.mbox:
+			return true
+		default:
+		}
+	}
+	return false
+}
+
+func (a *Actor[M]) handle(ctx context.Context, m M) {
+	if err := a.handler(ctx, m); err != nil {
+		a.failed.Add(1)
+		a.reportError(ctx, m, err)
+		return
+	}
+	a.handled.Add(1)
+	if a.asks {
+		// A request the handler did not answer must not leave Ask waiting.
+		any(m).(abandoner).abandon(ErrNoReply)
+	}
+}
+
+func (a *Actor[M]) clearPending() {
+	var zero M
+	a.pending, a.hasPending = zero, false
+}
+
+// onPanic decides the fate of the message in hand when the handler panicked:
+// kept for a retry in the next Run, or reported as a dead letter.
+func (a *Actor[M]) onPanic(m M, retry bool, perr *PanicError) {
+	if !retry {
+		a.attempts = 0
+	}
+	a.attempts++
+	a.cfg.log().Error("actor handler panicked", "actor", a.name, "attempt", a.attempts, "error", perr.Value, "stack", perr.Stack())
+	if a.attempts <= a.cfg.maxRetries {
+		a.pending, a.hasPending = m, true
+		return
+	}
+	a.deadLetter(m, fmt.Errorf("%w: %w", ErrPanicked, perr), a.attempts)
+	a.attempts = 0
+}
+
+// shutdown stops the actor for good: senders fail from now on, the queue is
+// handled for up to the drain timeout and what is left is reported.
+func (a *Actor[M]) shutdown(ctx context.Context) {
+	if a.hasPending {
+		m, n := a.pending, a.attempts
+		a.clearPending()
+		a.deadLetter(m, fmt.Errorf("%w: stopped before the retry", ErrPanicked), n)
+	}
+	a.drain(ctx)
+	// A sender that saw the actor running may have put a message in after
+	// the drain: the store below and the sender's check after its put (see
+	// accepted) make sure one of the two reports it.
+	a.state.Store(stopped)
+	a.reject(ErrStopped)
+}
+
+// drain handles what is queued until the mailbox is empty or the drain
+// timeout runs out; what is left then is reported.
+func (a *Actor[M]) drain(ctx context.Context) {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.drainTimeout)
+	defer cancel()
+	for dctx.Err() == nil {
+		select {
+		case m := <-a.mbox:
+			a.drainOne(dctx, m)
+		default:
+			return
+		}
+	}
+	a.reject(ErrDrainTimeout)
+}
+
+// drainOne handles one message during the drain; a panic there is reported
+// with the message and the drain goes on.
+func (a *Actor[M]) drainOne(ctx context.Context, m M) {
+	defer func() {
+		if v := recover(); v != nil {
+			perr := panics.New(v, 0)
+			a.panicked.Add(1)
+			a.deadLetter(m, fmt.Errorf("%w: %w", ErrPanicked, perr), 1)
+		}
+	}()
+	a.handle(ctx, m)
+}
+
+// reject reports every queued message as a dead letter with reason.
+func (a *Actor[M]) reject(reason error) {
+	for {
+		select {
+		case m := <-a.mbox:
+			a.deadLetter(m, reason, 0)
+		default:
+			return
+		}
+	}
+}
+
+func (a *Actor[M]) deadLetter(m M, reason error, attempts int) {
+	a.dead.Add(1)
+	dl := DeadLetter{Actor: a.name, Msg: m, Reason: reason, Attempts: attempts}
+	if n, ok := dl.Msg.(abandoner); ok {
+		n.abandon(reason)
+	}
+	if a.cfg.onDeadLetter != nil {
+		a.cfg.onDeadLetter(dl)
+		return
+	}
+	a.cfg.log().Warn("actor dead letter", "actor", a.name, "reason", reason, "attempts", attempts)
+}
+
+func (a *Actor[M]) reportError(ctx context.Context, m M, err error) {
+	var msg any = m
+	if n, ok := msg.(abandoner); ok {
+		n.abandon(err)
+	}
+	if a.cfg.onError != nil {
+		a.cfg.onError(ctx, a.name, msg, err)
+		return
+	}
+	a.cfg.log().ErrorContext(ctx, "actor handler failed", "actor", a.name, "error", err)
+}
+
+// abandoner is implemented by messages that someone waits on (see [Ask]):
+// they are told when their handler failed or they became dead letters.
+type abandoner interface{ abandon(err error) }
+
+// Stats is a snapshot of an actor's counters.
+type Stats struct {
+	// Name is the actor's name.
+	Name string
+	// Queued is the number of messages in the mailbox; Capacity its size.
+	Queued, Capacity int
+	// Handled counts messages the handler returned nil for; Failed those it
+	// returned an error for; Panics the handler panics.
+	Handled, Failed, Panics uint64
+	// DeadLetters counts messages reported as dead letters.
+	DeadLetters uint64
+	// Evicted counts messages removed unhandled by [Actor.Displace] (the
+	// caller reports them).
+	Evicted uint64
+	// OldestWait is how long the message at the head of the mailbox has been
+	// waiting, to within the time it took to accept 16 messages (see
+	// waitClock); zero when the mailbox is empty.
+	OldestWait time.Duration
+	// Running reports whether a Run is active.
+	Running bool
+}
+
+// Stats returns a snapshot of the actor's counters. The counters are read
+// one by one while the actor may be running, so they are individually exact
+// but not a single atomic snapshot.
+func (a *Actor[M]) Stats() Stats {
+	q := len(a.mbox)
+	return Stats{
+		Name:        a.name,
+		Queued:      q,
+		Capacity:    cap(a.mbox),
+		Handled:     a.handled.Load(),
+		Failed:      a.failed.Load(),
+		Panics:      a.panicked.Load(),
+		DeadLetters: a.dead.Load(),
+		Evicted:     a.evicted.Load(),
+		OldestWait:  a.wait.oldest(q),
+		Running:     a.state.Load() == running,
+	}
+}
+
+// Len returns the number of messages in the mailbox.
+func (a *Actor[M]) Len() int { return len(a.mbox) }
+
+// Cap returns the size of the mailbox.
+func (a *Actor[M]) Cap() int { return cap(a.mbox) }

@@ -1,0 +1,527 @@
+package actor_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"runtime/pprof"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/troupe-go/troupe/actor"
+)
+
+// run starts a.Run in a goroutine and returns a function that cancels it and
+// returns Run's error.
+func run[M any](t *testing.T, a *actor.Actor[M]) (stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- a.Run(ctx) }()
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			err = <-errc
+		})
+		return err
+	}
+	t.Cleanup(func() { _ = stop() })
+	return stop
+}
+
+var discard = slog.New(slog.DiscardHandler)
+
+// deadLetters collects the dead letters reported by an actor.
+type deadLetters struct {
+	mu   sync.Mutex
+	list []actor.DeadLetter
+}
+
+func (d *deadLetters) hook(dl actor.DeadLetter) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.list = append(d.list, dl)
+}
+
+func (d *deadLetters) get() []actor.DeadLetter {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]actor.DeadLetter(nil), d.list...)
+}
+
+func TestHandlesInSendOrderOneAtATime(t *testing.T) {
+	const n = 2000
+	got := make(chan int, n)
+	var inHandler, overlap int32
+	var mu sync.Mutex
+	a := actor.New("order", func(_ context.Context, i int) error {
+		mu.Lock()
+		inHandler++
+		if inHandler > 1 {
+			overlap++
+		}
+		mu.Unlock()
+		got <- i
+		mu.Lock()
+		inHandler--
+		mu.Unlock()
+		return nil
+	}, actor.WithMailbox(16))
+	run(t, a)
+	for i := range n {
+		if err := a.Send(context.Background(), i); err != nil {
+			t.Fatalf("Send(%d) = %v", i, err)
+		}
+	}
+	for want := range n {
+		if i := <-got; i != want {
+			t.Fatalf("got message %d; want %d", i, want)
+		}
+	}
+	if overlap != 0 {
+		t.Errorf("handler ran concurrently %d times; want never", overlap)
+	}
+}
+
+func TestPanicEndsRunWithPanicErrorAndQueueSurvives(t *testing.T) {
+	release := make(chan struct{})
+	handled := make(chan string, 10)
+	var dead deadLetters
+	a := actor.New("p", func(_ context.Context, s string) error {
+		if s == "poison" {
+			<-release
+			panic("bad message")
+		}
+		handled <- s
+		return nil
+	}, actor.WithDeadLetterHook(dead.hook), actor.WithLogger(discard))
+
+	errc := make(chan error, 1)
+	go func() { errc <- a.Run(context.Background()) }()
+	for _, s := range []string{"poison", "a", "b"} {
+		if err := a.TrySend(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(release)
+	err := <-errc
+	var perr *actor.PanicError
+	if !errors.As(err, &perr) {
+		t.Fatalf("Run = %v; want *PanicError", err)
+	}
+	if perr.Value != "bad message" {
+		t.Errorf("got panic value %v; want bad message", perr.Value)
+	}
+	if !strings.Contains(perr.Stack(), "actor_test.TestPanicEndsRunWithPanicErrorAndQueueSurvives") {
+		t.Errorf("stack does not name the panicking handler:\n%s", perr.Stack())
+	}
+	if s := a.Stats(); s.Queued != 2 || s.Panics != 1 || s.DeadLetters != 1 {
+		t.Errorf("got %+v; want 2 queued, 1 panic, 1 dead letter", s)
+	}
+	dl := dead.get()
+	if len(dl) != 1 || dl[0].Msg != "poison" || !errors.Is(dl[0].Reason, actor.ErrPanicked) || !errors.As(dl[0].Reason, &perr) {
+		t.Fatalf("got dead letters %+v; want poison with ErrPanicked and the *PanicError", dl)
+	}
+
+	stop := run(t, a) // the restart
+	for _, want := range []string{"a", "b"} {
+		if got := <-handled; got != want {
+			t.Errorf("after restart got %q; want %q", got, want)
+		}
+	}
+	if err := stop(); err != nil {
+		t.Errorf("Run after restart = %v; want nil", err)
+	}
+}
+
+func TestPanickedMessageIsRetriedThenDeadLettered(t *testing.T) {
+	attempts := 0
+	var dead deadLetters
+	a := actor.New("retry", func(context.Context, string) error {
+		attempts++
+		panic("always")
+	}, actor.WithMaxRetries(2), actor.WithDeadLetterHook(dead.hook), actor.WithLogger(discard))
+	if err := a.TrySend("poison"); err != nil {
+		t.Fatal(err)
+	}
+	for run := 1; run <= 3; run++ {
+		var perr *actor.PanicError
+		if err := a.Run(context.Background()); !errors.As(err, &perr) {
+			t.Fatalf("run %d: Run = %v; want *PanicError", run, err)
+		}
+		if got, want := len(dead.get()), map[bool]int{true: 1, false: 0}[run == 3]; got != want {
+			t.Fatalf("after run %d: got %d dead letters; want %d", run, got, want)
+		}
+	}
+	if attempts != 3 {
+		t.Errorf("handler called %d times; want 3 (1 + 2 retries)", attempts)
+	}
+	if dl := dead.get()[0]; dl.Attempts != 3 || dl.Actor != "retry" {
+		t.Errorf("got %+v; want 3 attempts by actor retry", dl)
+	}
+	// The poison message is gone: a new Run waits for messages instead of
+	// panicking again.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := a.Run(ctx); err != nil {
+		t.Errorf("Run after the poison message was dropped = %v; want nil", err)
+	}
+}
+
+func TestTrySendFullAndSendBoundedByContext(t *testing.T) {
+	a := actor.New("full", func(context.Context, int) error { return nil }, actor.WithMailbox(1))
+	if err := a.TrySend(1); err != nil {
+		t.Fatalf("TrySend into empty mailbox = %v", err)
+	}
+	if err := a.TrySend(2); !errors.Is(err, actor.ErrMailboxFull) {
+		t.Errorf("TrySend into full mailbox = %v; want ErrMailboxFull", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	err := a.Send(ctx, 2)
+	if !errors.Is(err, actor.ErrMailboxFull) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Send into full mailbox = %v; want ErrMailboxFull and DeadlineExceeded", err)
+	}
+}
+
+func TestSendWaitsForRoom(t *testing.T) {
+	release := make(chan struct{})
+	got := make(chan int, 3)
+	a := actor.New("wait", func(_ context.Context, i int) error {
+		<-release
+		got <- i
+		return nil
+	}, actor.WithMailbox(1))
+	run(t, a)
+	if err := a.Send(context.Background(), 1); err != nil { // taken by the handler
+		t.Fatal(err)
+	}
+	sent := make(chan error)
+	go func() {
+		// 2 fills the mailbox (or waits for 1 to be taken); 3 must wait.
+		if err := a.Send(context.Background(), 2); err != nil {
+			sent <- err
+			return
+		}
+		sent <- a.Send(context.Background(), 3)
+	}()
+	close(release)
+	if err := <-sent; err != nil {
+		t.Fatalf("Send = %v; want nil once room appears", err)
+	}
+	for want := 1; want <= 3; want++ {
+		if i := <-got; i != want {
+			t.Errorf("got %d; want %d", i, want)
+		}
+	}
+}
+
+func TestSendToStoppedActorFails(t *testing.T) {
+	release := make(chan struct{})
+	a := actor.New("stopped", func(context.Context, int) error { <-release; return nil },
+		actor.WithMailbox(1), actor.WithDrainTimeout(0), actor.WithDeadLetterHook(func(actor.DeadLetter) {}))
+	stop := run(t, a)
+	_ = a.Send(context.Background(), 1) // in hand
+	_ = a.Send(context.Background(), 2) // queued: the mailbox is full
+	blocked := make(chan error)
+	go func() { blocked <- a.Send(context.Background(), 3) }()
+
+	stopped := make(chan error)
+	go func() { stopped <- stop() }()
+	// The waiting sender is woken by the stop, not left hanging.
+	if err := <-blocked; !errors.Is(err, actor.ErrStopped) {
+		t.Errorf("Send waiting when the actor stopped = %v; want ErrStopped", err)
+	}
+	close(release)
+	if err := <-stopped; err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if err := a.TrySend(4); !errors.Is(err, actor.ErrStopped) {
+		t.Errorf("TrySend after stop = %v; want ErrStopped", err)
+	}
+	if err := a.Send(context.Background(), 4); !errors.Is(err, actor.ErrStopped) {
+		t.Errorf("Send after stop = %v; want ErrStopped", err)
+	}
+}
+
+func TestHandlerErrorGoesToHookAndActorContinues(t *testing.T) {
+	type failure struct {
+		actor string
+		msg   any
+		err   error
+	}
+	failures := make(chan failure, 1)
+	handled := make(chan int, 1)
+	boom := errors.New("boom")
+	a := actor.New("errs", func(_ context.Context, i int) error {
+		if i == 1 {
+			return boom
+		}
+		handled <- i
+		return nil
+	}, actor.WithErrorHook(func(_ context.Context, name string, msg any, err error) {
+		failures <- failure{name, msg, err}
+	}))
+	run(t, a)
+	_ = a.Send(context.Background(), 1)
+	_ = a.Send(context.Background(), 2)
+	if f := <-failures; f.actor != "errs" || f.msg != 1 || f.err != boom {
+		t.Errorf("got failure %+v; want errs, 1, boom", f)
+	}
+	if i := <-handled; i != 2 {
+		t.Errorf("got %d; want 2 handled after the failure", i)
+	}
+	if s := a.Stats(); s.Failed != 1 || s.Handled != 1 {
+		t.Errorf("got %+v; want 1 failed, 1 handled", s)
+	}
+}
+
+func TestCancelDrainsQueue(t *testing.T) {
+	release := make(chan struct{})
+	var handled []int
+	a := actor.New("drain", func(_ context.Context, i int) error {
+		if i == 0 {
+			<-release
+		}
+		handled = append(handled, i)
+		return nil
+	}, actor.WithDrainTimeout(time.Hour))
+	stop := run(t, a)
+	for i := range 5 {
+		_ = a.Send(context.Background(), i)
+	}
+	stopped := make(chan error)
+	go func() { stopped <- stop() }()
+	// Sends are refused once the cancellation is seen, while the handler is
+	// still busy; what was accepted before that is handled in the drain.
+	want := []int{0, 1, 2, 3, 4}
+	for i := 100; ; i++ {
+		err := a.TrySend(i)
+		if errors.Is(err, actor.ErrStopped) {
+			break
+		}
+		if err == nil {
+			want = append(want, i)
+		}
+	}
+	close(release)
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	if !equal(handled, want) {
+		t.Errorf("got %v handled; want %v", handled, want)
+	}
+}
+
+func TestDrainTimeoutReportsRest(t *testing.T) {
+	var dead deadLetters
+	started := make(chan struct{})
+	a := actor.New("slow", func(ctx context.Context, i int) error {
+		if i == 0 {
+			close(started)
+		}
+		// Message 0 waits for the cancellation, message 1 for the end of
+		// the drain; 2 and 3 are left for the dead-letter hook.
+		<-ctx.Done()
+		return nil
+	}, actor.WithDrainTimeout(10*time.Millisecond), actor.WithDeadLetterHook(dead.hook))
+	stop := run(t, a)
+	for i := range 4 {
+		_ = a.Send(context.Background(), i)
+	}
+	<-started
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	dl := dead.get()
+	if len(dl) != 2 {
+		t.Fatalf("got %d dead letters; want 2", len(dl))
+	}
+	for i, d := range dl {
+		if d.Msg != i+2 || !errors.Is(d.Reason, actor.ErrDrainTimeout) || d.Actor != "slow" {
+			t.Errorf("dead letter %d = %+v; want message %d of slow with ErrDrainTimeout", i, d, i+2)
+		}
+	}
+	if s := a.Stats(); s.Handled != 2 || s.DeadLetters != 2 || s.Queued != 0 {
+		t.Errorf("got %+v; want 2 handled, 2 dead letters, none queued", s)
+	}
+}
+
+func TestEveryAcceptedMessageIsHandledOrReported(t *testing.T) {
+	// Senders race the actor's stop: whatever a send accepted must end up
+	// handled or dead-lettered, exactly once.
+	for round := range 20 {
+		var mu sync.Mutex
+		handled, dead := 0, 0
+		a := actor.New("race", func(context.Context, int) error {
+			mu.Lock()
+			handled++
+			mu.Unlock()
+			return nil
+		}, actor.WithMailbox(8), actor.WithDrainTimeout(0), actor.WithDeadLetterHook(func(actor.DeadLetter) {
+			mu.Lock()
+			dead++
+			mu.Unlock()
+		}))
+		stop := run(t, a)
+		var wg sync.WaitGroup
+		accepted := make([]int, 4)
+		for s := range accepted {
+			wg.Go(func() {
+				for i := range 500 {
+					if a.TrySend(i) == nil {
+						accepted[s]++
+					}
+				}
+			})
+		}
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+		total := 0
+		for _, n := range accepted {
+			total += n
+		}
+		mu.Lock()
+		if handled+dead != total {
+			t.Fatalf("round %d: %d accepted; %d handled + %d dead letters", round, total, handled, dead)
+		}
+		mu.Unlock()
+	}
+}
+
+func TestStatsCountsAndOldestWait(t *testing.T) {
+	release := make(chan struct{})
+	a := actor.New("stats", func(_ context.Context, i int) error {
+		if i == 0 {
+			<-release
+		}
+		if i == 2 {
+			return errors.New("two")
+		}
+		return nil
+	}, actor.WithMailbox(8), actor.WithErrorHook(func(context.Context, string, any, error) {}))
+	if s := a.Stats(); s.OldestWait != 0 || s.Queued != 0 || s.Capacity != 8 || s.Running {
+		t.Errorf("fresh actor: got %+v", s)
+	}
+	stop := run(t, a)
+	before := time.Now()
+	for i := range 4 {
+		_ = a.Send(context.Background(), i)
+	}
+	for a.Stats().Queued != 3 { // 0 in hand, 1..3 queued
+	}
+	s := a.Stats()
+	if elapsed := time.Since(before); s.OldestWait <= 0 || s.OldestWait > elapsed {
+		t.Errorf("got OldestWait %v; want in (0, %v]", s.OldestWait, elapsed)
+	}
+	if !s.Running || s.Name != "stats" {
+		t.Errorf("got %+v; want running actor named stats", s)
+	}
+	close(release)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	s = a.Stats()
+	want := actor.Stats{Name: "stats", Capacity: 8, Handled: 3, Failed: 1}
+	if s != want {
+		t.Errorf("got %+v; want %+v", s, want)
+	}
+}
+
+func TestSelfSendToFullMailboxReturnsErrWouldDeadlock(t *testing.T) {
+	var a *actor.Actor[int]
+	result := make(chan error, 1)
+	release := make(chan struct{})
+	a = actor.New("self", func(ctx context.Context, i int) error {
+		if i == 0 {
+			<-release
+			result <- a.Send(ctx, 100) // the mailbox is full
+		}
+		return nil
+	}, actor.WithMailbox(1))
+	run(t, a)
+	_ = a.Send(context.Background(), 0)
+	_ = a.Send(context.Background(), 1)
+	close(release)
+	err := <-result
+	if !errors.Is(err, actor.ErrWouldDeadlock) || !errors.Is(err, actor.ErrMailboxFull) {
+		t.Errorf("self Send into full mailbox = %v; want ErrWouldDeadlock wrapping ErrMailboxFull", err)
+	}
+}
+
+func TestSecondRunFails(t *testing.T) {
+	started := make(chan struct{})
+	a := actor.New("once", func(context.Context, int) error { close(started); return nil })
+	run(t, a)
+	_ = a.Send(context.Background(), 1)
+	<-started
+	if err := a.Run(context.Background()); !errors.Is(err, actor.ErrAlreadyRunning) {
+		t.Errorf("second Run = %v; want ErrAlreadyRunning", err)
+	}
+}
+
+func TestPprofLabels(t *testing.T) {
+	got := make(chan string, 2)
+	a := actor.New("labelled", func(ctx context.Context, _ int) error {
+		name, _ := pprof.Label(ctx, "troupe.actor")
+		path, _ := pprof.Label(ctx, "troupe.path")
+		got <- name
+		got <- path
+		return nil
+	})
+	ctx, cancel := context.WithCancel(pprof.WithLabels(context.Background(), pprof.Labels("troupe.path", "root/labelled")))
+	done := make(chan error)
+	go func() { done <- a.Run(ctx) }()
+	_ = a.Send(ctx, 1)
+	if name, path := <-got, <-got; name != "labelled" || path != "root/labelled" {
+		t.Errorf("got labels actor=%q path=%q; want labelled, root/labelled", name, path)
+	}
+	cancel()
+	<-done
+}
+
+func TestConstructionPanicsNameTheArgument(t *testing.T) {
+	h := func(context.Context, int) error { return nil }
+	tests := []struct {
+		name string
+		f    func()
+		want string
+	}{
+		{"empty name", func() { actor.New("", h) }, "actor: New: empty name"},
+		{"nil handler", func() { actor.New[int]("x", nil) }, `actor: New("x"): nil handler`},
+		{"zero mailbox", func() { actor.WithMailbox(0) }, "actor: WithMailbox: size 0 < 1"},
+		{"negative drain", func() { actor.WithDrainTimeout(-time.Second) }, "actor: WithDrainTimeout: negative timeout -1s"},
+		{"negative retries", func() { actor.WithMaxRetries(-1) }, "actor: WithMaxRetries: negative count -1"},
+		{"nil logger", func() { actor.WithLogger(nil) }, "actor: WithLogger: nil logger"},
+		{"nil error hook", func() { actor.WithErrorHook(nil) }, "actor: WithErrorHook: nil hook"},
+		{"nil dead-letter hook", func() { actor.WithDeadLetterHook(nil) }, "actor: WithDeadLetterHook: nil hook"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func() {
+				if got := recover(); got != tt.want {
+					t.Errorf("got panic %v; want %q", got, tt.want)
+				}
+			}()
+			tt.f()
+		})
+	}
+}
+
+func equal(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

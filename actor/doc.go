@@ -1,0 +1,55 @@
+// Package actor runs a handler over a bounded mailbox on one goroutine: the
+// unit of work that troupe supervises and that the bus delivers events to.
+//
+// An [Actor] owns a buffered channel of messages of one type and handles them
+// one at a time, in order, on the goroutine that calls [Actor.Run]:
+//
+//	a := actor.New("email", func(ctx context.Context, o OrderCreated) error {
+//		return sendEmail(ctx, o)
+//	})
+//	go a.Run(ctx)                  // usually: supervisor.Add("email", a)
+//	err := a.Send(ctx, order)      // waits for room, bounded by ctx
+//	err = a.TrySend(order)         // never waits: ErrMailboxFull
+//
+// # Failure
+//
+// A handler's returned error is reported to the error hook ([WithErrorHook],
+// by default logged) and the actor goes on. A handler panic is recovered with
+// its stack and ends Run with a [*PanicError], so that a supervisor can restart
+// the actor; the mailbox belongs to the Actor, not to one Run, and the messages
+// queued before the crash are handled after the restart. The message in hand
+// is retried up to [WithMaxRetries] times and then reported as a dead letter:
+// a poison message never crash-loops the actor.
+//
+// # Nothing lost silently
+//
+// Every message a send accepted is either handed to the handler or reported
+// to the dead-letter hook ([WithDeadLetterHook]) as a [DeadLetter] with a
+// reason. When Run's context ends, the actor refuses new messages
+// ([ErrStopped]), handles what is queued for up to the drain timeout
+// ([WithDrainTimeout]) and reports the rest.
+//
+// # Programmer errors and runtime errors
+//
+// Misuse that no retry can fix (an empty name, a nil handler, a mailbox size
+// below one, a negative timeout) panics at construction with a message naming
+// the argument, as net/http does for a nil handler. Conditions of a running
+// program (a full mailbox, a stopped actor, an ended context) are returned as
+// errors that match the Err values of this package with errors.Is.
+//
+// # Request and reply
+//
+// [Ask] sends a [Request] and waits for the handler's [Request.Reply].
+//
+// # Observability
+//
+// [Actor.Stats] reports the mailbox depth, how long its oldest message has
+// waited and the handled, failed, panic and dead-letter counts. The goroutine
+// running an actor carries the pprof label "troupe.actor" (and, under a
+// supervisor, "troupe.path"), so a goroutine profile tells actors apart.
+//
+// # Cost
+//
+// Send, TrySend and handling a message do not allocate. A clock is read for
+// one accepted message in 16, to estimate the oldest message's wait.
+package actor
