@@ -20,13 +20,28 @@ func (s *Supervisor) member(c *child, solo bool) func(context.Context) error {
 	return func(ctx context.Context) error {
 		lctx := pprof.WithLabels(ctx, c.labels)
 		done := make(chan error, 1)
+		var inPlace func(error) bool
+		var began time.Time
+		var gaveUp error
+		if solo {
+			inPlace = func(err error) bool {
+				again, giveUp := s.restartInPlace(ctx, c, err, &began)
+				if giveUp != nil {
+					gaveUp = giveUp // read by this loop once done delivers
+				}
+				return again
+			}
+		}
 		for {
-			began := s.start(c)
-			err, abandoned := s.runOnce(ctx, lctx, c, done)
+			began = s.start(c)
+			err, abandoned := s.runOnce(ctx, lctx, c, done, inPlace)
 			if abandoned {
 				s.set(c, StateAbandoned, nil, false)
 				s.emit(Event{Kind: Abandoned, Child: c.name, Path: c.path, Restarts: c.restarts})
 				return nil
+			}
+			if gaveUp != nil {
+				return gaveUp
 			}
 			var se *ShutdownError
 			if errors.As(err, &se) { // a child supervisor's stuck children
@@ -76,10 +91,20 @@ func (s *Supervisor) member(c *child, solo bool) func(context.Context) error {
 // the context lctx (ctx with the label) and its result sent on done. Once
 // ctx is done it waits at most c's shutdown timeout, then abandons the
 // goroutine, records c as stuck and returns abandoned.
-func (s *Supervisor) runOnce(ctx, lctx context.Context, c *child, done chan error) (err error, abandoned bool) {
+//
+// When inPlace is not nil, the goroutine asks it after every exit whether to
+// run c again at once, and only reports the exit when it says no.
+func (s *Supervisor) runOnce(ctx, lctx context.Context, c *child, done chan error, inPlace func(error) bool) (err error, abandoned bool) {
 	go func() {
 		pprof.SetGoroutineLabels(lctx)
-		done <- call(lctx, c.runner)
+		for {
+			err := call(lctx, c.runner)
+			if inPlace != nil && inPlace(err) {
+				continue
+			}
+			done <- err
+			return
+		}
 	}()
 	select {
 	case err := <-done:
@@ -98,6 +123,30 @@ func (s *Supervisor) runOnce(ctx, lctx context.Context, c *child, done chan erro
 	s.stuck = append(s.stuck, stuck)
 	s.mu.Unlock()
 	return nil, true
+}
+
+// restartInPlace is the restart of a solo child (see member) when its
+// backoff is configured to zero, done on the child's own goroutine, so that
+// the restart costs no hand-off between goroutines: it records the failure
+// and the restart and reports whether to run c again. It declines (again
+// false, giveUp nil) whenever the exit needs the general path: ctx is done,
+// the exit is normal, c is Temporary, or c is a supervisor with stuck
+// children. giveUp is the error to return when the restart exceeded the
+// intensity. *began is the start time of the current run, updated on a
+// restart.
+func (s *Supervisor) restartInPlace(ctx context.Context, c *child, err error, began *time.Time) (again bool, giveUp error) {
+	var se *ShutdownError
+	if s.cfg.backoffMin != 0 || ctx.Err() != nil || !failed(err) || !c.restart.restarts(true) || errors.As(err, &se) {
+		return false, nil
+	}
+	now := s.cfg.clock.Now()
+	s.setAt(c, StateFailed, err, false, now)
+	s.emit(Event{Kind: Failed, Time: now, Child: c.name, Path: c.path, Err: err, Restarts: c.restarts})
+	if err := s.countRestart(&exit{c: c, err: err, ran: now.Sub(*began)}); err != nil {
+		return false, err
+	}
+	*began = s.start(c)
+	return true, nil
 }
 
 // start records that c is starting, reports it and returns the time.

@@ -33,10 +33,12 @@ type Error struct {
 // that function and the runtime's panic frames are left out of the stack, as
 // are skip more frames above them.
 func New(value any, skip int) *Error {
-	var buf [maxDepth]uintptr
+	// The buffer is on the heap: on the stack it would often make the
+	// panicking goroutine's stack grow, which costs more than the allocation.
+	pcs := make([]uintptr, maxDepth)
 	// 3 skips runtime.Callers, New and the deferred function calling New.
-	n := runtime.Callers(3+skip, buf[:])
-	return &Error{Value: value, pcs: append([]uintptr(nil), buf[:n]...)}
+	n := runtime.Callers(3+skip, pcs)
+	return &Error{Value: value, pcs: pcs[:n:n]}
 }
 
 // Error returns the panic value followed by the formatted stack.
