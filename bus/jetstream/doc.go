@@ -1,0 +1,80 @@
+// Package jetstream bridges troupe's typed events to NATS JetStream, so that
+// the same events and the same supervised actors work across processes and
+// machines, with at-least-once delivery and nothing lost on a crash.
+//
+// A [Bridge] names a stream and says how events map to it: an event of Go
+// type OrderCreated is published to the subject "<prefix>.OrderCreated"
+// (see [WithPrefix], [WithSubject], [WithTypeName]), encoded by a [Codec]
+// ([JSON] by default), with a [TypeHeader] naming its type and a Nats-Msg-Id
+// for JetStream's de-duplication. An [Exporter] publishes events from a
+// local bus; an [Import] feeds the events of a durable consumer to a
+// handler run as an actor. Both are supervisor Runners:
+//
+//	br, err := jetstream.Connect(nats.DefaultURL, jetstream.WithStream("ORDERS"))
+//	x := jetstream.NewExporter("export", br)
+//	jetstream.Export[OrderCreated](b, x)          // b is the local *bus.Bus
+//	email := jetstream.NewImport("email", br, sendEmail)
+//
+//	root := supervisor.New("root")
+//	root.Add("nats", br)       // first started, last stopped: closes the connection
+//	root.Add("email", email)   // imports before exporters: stopped after them
+//	root.Add("export", x)
+//	err = supervisor.RunUntilSignal(ctx, root, 30*time.Second)
+//
+// # Export
+//
+// [Export] subscribes the exporter's [Inbox] for one event type to a bus
+// (or give [NewInbox] to anything that sends events). The inbox encodes the
+// event on the publisher's goroutine and queues it; the exporter's actor
+// publishes queued events in order and waits for each JetStream ack,
+// retrying with backoff ([WithPublishAttempts], [WithBackoff]). The message
+// ID is taken from the event's EventID method ([Identified]) or generated
+// once when the event is queued, and reused on every retry, so a publish
+// whose ack was lost and that is retried is stored once: the stream's
+// duplicate window ([WithDuplicateWindow]) must cover the retry horizon.
+// An event not acknowledged after its last attempt is reported to the
+// dead-letter hook ([WithDeadLetterHook]) with [ErrPublish]. [Publish] is
+// the synchronous path: it returns the error instead.
+//
+// # Import
+//
+// An [Import] pulls from a durable consumer whose name is explicit and
+// stable, so a restarted process resumes where the last one stopped. A
+// message is acked only after the handler returned nil; a handler error or
+// panic naks it with a delay (never a bare Nak) so that JetStream delivers
+// it again; after [WithMaxDeliver] deliveries it is terminated and reported
+// as a [DeadLetter], optionally copied to a subject of its own
+// ([WithDeadLetterSubject]). An undecodable payload or a message of another
+// type is terminated and reported with its raw bytes at once. The import
+// pulls only as much as its mailbox can take and sizes the consumer's
+// MaxAckPending to it; it tells JetStream that a long handler is still at
+// work (InProgress). The consumer is created, or updated when its settings
+// differ from the options, and the differences are logged. [ToBus] makes a
+// handler that re-publishes imported events on a local bus.
+//
+// # Streams
+//
+// [Bridge.EnsureStream], called by the exporters and imports when they
+// start, creates the stream from the options (subjects, retention, max age,
+// replicas, storage, duplicate window) or updates it, idempotently; with
+// [WithExistingStream] it only requires the stream to exist.
+//
+// # Shutdown
+//
+// In a supervisor, children stop in reverse start order, so add them in
+// this order: the bridge, the imports, the bus and what publishes on it,
+// the exporters. Then the publishers stop first; the exporters publish what
+// is queued; each import stops pulling, hands what it pulled to its mailbox
+// and lets the handler finish it (what is left is naked for another
+// process); the bridge closes the connection last, and only if it opened
+// it ([Connect]): a bridge made by [New] or [NewJetStream] never closes
+// the caller's connection.
+//
+// # Delivery guarantees
+//
+// Delivery is at least once. A process killed at any point leaves its
+// unacked messages to be delivered again after AckWait ([WithAckWait]):
+// handlers must be idempotent, keyed by the event's ID. Nothing accepted is
+// dropped silently: every event or message given up is reported to the
+// dead-letter hook, which logs it by default.
+package jetstream
