@@ -1,0 +1,257 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/bus"
+	"github.com/troupe-go/troupe/supervisor"
+)
+
+// App is the whole order service: the bus, the three consumers as actors,
+// the HTTP server, and the supervision tree that runs them:
+//
+//	orders              root supervisor (OneForOne)
+//	├── analytics       actor, subscribed to Event (every event, DropOldest)
+//	├── bus             closes the bus once its publishers have stopped
+//	├── inventory       actor, subscribed to OrderCreated (Block)
+//	├── email           supervisor with its own restart intensity (Temporary)
+//	│   └── sender      actor, subscribed to OrderCreated (DropNewest)
+//	└── http            POST /orders, GET /stats
+//
+// A supervisor stops its children in reverse order, so a shutdown stops
+// taking requests first, lets email and inventory drain (they still publish
+// EmailSent, StockReserved and OrderRejected), closes the bus and drains
+// analytics last.
+type App struct {
+	cfg    Config
+	log    *slog.Logger
+	bus    *bus.Bus
+	ledger *Ledger
+
+	service   *Service
+	provider  *Provider // nil when the tests bring their own Mailer
+	emailer   *Emailer
+	inventory *Inventory
+	analytics *Analytics
+
+	emailActor     *actor.Actor[OrderCreated]
+	inventoryActor *actor.Actor[OrderCreated]
+	analyticsActor *actor.Actor[Event]
+
+	root     *supervisor.Supervisor
+	emailSup *supervisor.Supervisor
+	server   *httpServer
+	restarts atomic.Int64 // Restarted events anywhere in the tree
+
+	// onEvent, when set before Run, sees every supervisor event (tests).
+	onEvent func(supervisor.Event)
+}
+
+// newApp builds the service from cfg. It serves HTTP on ln and sends emails
+// through mailer, or through a simulated Provider when mailer is nil.
+func newApp(cfg Config, log *slog.Logger, mailer Mailer, ln net.Listener) (*App, error) {
+	a := &App{cfg: cfg, log: log, ledger: newLedger()}
+	a.bus = bus.New(bus.WithLogger(log), bus.WithDeadLetterHook(a.busDeadLetter))
+
+	if mailer == nil {
+		a.provider = NewProvider(cfg.Seed, cfg.EmailLatency, cfg.EmailTimeout, cfg.EmailFailureRate, cfg.EmailPanicRate)
+		mailer = a.provider
+	}
+	a.emailer = &Emailer{
+		mailer:   mailer,
+		attempts: cfg.EmailAttempts,
+		backoff:  cfg.EmailBackoff,
+		sent:     publisher[EmailSent](a.bus),
+	}
+	a.inventory = NewInventory(cfg.Stock, publisher[StockReserved](a.bus), publisher[OrderRejected](a.bus))
+	a.analytics = NewAnalytics(log)
+
+	opts := func(mailbox int) []actor.Option {
+		return []actor.Option{
+			actor.WithMailbox(mailbox),
+			actor.WithLogger(log),
+			actor.WithDrainTimeout(cfg.DrainTimeout),
+			actor.WithDeadLetterHook(a.actorDeadLetter),
+			actor.WithErrorHook(a.handlerError),
+		}
+	}
+	// A message whose handler panicked is tried once more after the
+	// restart: the provider's panics are flukes, not poison.
+	a.emailActor = actor.New(consumerEmail, tracked(a.ledger, consumerEmail, a.emailer.Handle),
+		append(opts(cfg.EmailMailbox), actor.WithMaxRetries(1))...)
+	a.inventoryActor = actor.New(consumerInventory, tracked(a.ledger, consumerInventory, a.inventory.Handle), opts(cfg.Mailbox)...)
+	a.analyticsActor = actor.New(consumerAnalytics, tracked(a.ledger, consumerAnalytics, a.analytics.Handle), opts(cfg.Mailbox)...)
+
+	// Inventory must see every order: Block, so a full mailbox slows the
+	// order handler down (for at most BlockTimeout) instead of losing one.
+	// Email is best effort: when its mailbox is full the new order's email
+	// is dropped and reported, and the order handler never waits for it.
+	// Analytics wants the freshest events: DropOldest.
+	if _, err := bus.Subscribe(a.bus, a.inventoryActor, bus.WithPolicy(bus.Block), bus.WithTimeout(cfg.BlockTimeout)); err != nil {
+		return nil, err
+	}
+	if _, err := bus.Subscribe(a.bus, a.emailActor, bus.WithPolicy(bus.DropNewest)); err != nil {
+		return nil, err
+	}
+	if _, err := bus.Subscribe[Event](a.bus, a.analyticsActor, bus.WithPolicy(bus.DropOldest)); err != nil {
+		return nil, err
+	}
+
+	a.service = NewService(a.publishOrder, a.Stats)
+	a.server = newHTTPServer(ln, a.service.Handler(), cfg.DrainTimeout)
+
+	hook := func(e supervisor.Event) {
+		if e.Kind == supervisor.Restarted {
+			a.restarts.Add(1)
+		}
+		if a.onEvent != nil {
+			a.onEvent(e)
+		}
+	}
+	shutdown := cfg.DrainTimeout + 2*time.Second // an actor's drain, plus its message in hand
+	a.emailSup = supervisor.New("email",
+		supervisor.WithIntensity(cfg.EmailRestarts, cfg.EmailWindow),
+		supervisor.WithBackoff(cfg.RestartBackoffMin, cfg.RestartBackoffMax),
+		supervisor.WithStableAfter(time.Second),
+		supervisor.WithShutdownTimeout(shutdown),
+		supervisor.WithLogger(log),
+		supervisor.WithHook(hook))
+	a.root = supervisor.New("orders",
+		supervisor.WithShutdownTimeout(shutdown),
+		supervisor.WithLogger(log),
+		supervisor.WithHook(hook))
+	for _, err := range []error{
+		a.emailSup.Add("sender", a.emailActor),
+		a.root.Add(consumerAnalytics, a.analyticsActor),
+		a.root.Add("bus", supervisor.RunnerFunc(a.closeBus)),
+		a.root.Add(consumerInventory, a.inventoryActor),
+		// When email restarts too often, its supervisor gives up and the
+		// email subtree stays down; orders, inventory and analytics go on,
+		// and the emails left in its mailbox are reported at shutdown.
+		a.root.Add("email", a.emailSup, supervisor.WithRestart(supervisor.Temporary), supervisor.WithShutdown(shutdown+time.Second)),
+		a.root.Add("http", a.server),
+	} {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// grace is how long a shutdown may take in all.
+func (a *App) grace() time.Duration { return 4*a.cfg.DrainTimeout + 10*time.Second }
+
+// Run runs the service until ctx is done, then shuts it down and accounts
+// for whatever is left in a mailbox (see drainLeftovers).
+func (a *App) Run(ctx context.Context) error {
+	err := a.root.Run(ctx)
+	a.drainLeftovers()
+	return err
+}
+
+// drainLeftovers empties the mailboxes of actors that are not running any
+// more: an actor whose supervisor gave up keeps the messages sent to it
+// meanwhile. Running an actor with a cancelled context drains it within its
+// drain timeout and reports the rest as dead letters, so every accepted
+// message is accounted for. For an actor that stopped normally it is a
+// no-op.
+func (a *App) drainLeftovers() {
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, r := range []supervisor.Runner{a.emailActor, a.inventoryActor, a.analyticsActor} {
+		if err := r.Run(done); err != nil {
+			a.log.Warn("draining a stopped actor", "error", err)
+		}
+	}
+}
+
+// closeBus is the bus's place in the tree: it closes the bus when stopped,
+// which happens after email and inventory, the last publishers, stopped.
+func (a *App) closeBus(ctx context.Context) error {
+	<-ctx.Done()
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.DrainTimeout)
+	defer cancel()
+	return a.bus.Close(cctx)
+}
+
+// publishOrder publishes an accepted order. Drops by a subscription's policy
+// are not errors (the bus reports them as dead letters); a closed bus or a
+// Block subscription that gave up are.
+func (a *App) publishOrder(ctx context.Context, o OrderCreated) error {
+	return bus.Publish(ctx, a.bus, o)
+}
+
+func publisher[E any](b *bus.Bus) func(context.Context, E) error {
+	return func(ctx context.Context, e E) error { return bus.Publish(ctx, b, e) }
+}
+
+// tracked records in the ledger every OrderCreated whose handler returned.
+// A handler that panicked did not return: its message is retried or becomes
+// a dead letter, which the ledger records too.
+func tracked[M any](l *Ledger, consumer string, h actor.Handler[M]) actor.Handler[M] {
+	return func(ctx context.Context, m M) error {
+		err := h(ctx, m)
+		if o, ok := any(m).(OrderCreated); ok {
+			l.Handled(consumer, o.ID)
+		}
+		return err
+	}
+}
+
+func orderID(m any) string {
+	if o, ok := m.(OrderCreated); ok {
+		return o.ID
+	}
+	return ""
+}
+
+func (a *App) actorDeadLetter(dl actor.DeadLetter) {
+	reason := reasonText(dl.Reason)
+	a.ledger.Dead("actor "+dl.Actor, dl.Actor, orderID(dl.Msg), reason)
+	a.log.Warn("dead letter", "actor", dl.Actor, "event", kind(dl.Msg), "order", eventID(dl.Msg), "reason", reason)
+}
+
+func (a *App) busDeadLetter(dl bus.DeadLetter) {
+	reason := reasonText(dl.Reason)
+	a.ledger.Dead("bus → "+dl.Subscription, dl.Subscription, orderID(dl.Event), reason)
+	a.log.Debug("dead letter", "subscription", dl.Subscription, "event", kind(dl.Event), "order", eventID(dl.Event), "reason", reason)
+}
+
+func (a *App) handlerError(ctx context.Context, name string, msg any, err error) {
+	a.log.WarnContext(ctx, "handler failed", "actor", name, "error", err)
+}
+
+func kind(m any) string {
+	if e, ok := m.(Event); ok {
+		return e.Kind()
+	}
+	return fmt.Sprintf("%T", m)
+}
+
+func eventID(m any) string {
+	if e, ok := m.(Event); ok {
+		return e.OrderID()
+	}
+	return ""
+}
+
+// reasonText names a dead letter's reason by the sentinel it matches, so
+// that reasons count together in the summary.
+func reasonText(err error) string {
+	for _, s := range []error{
+		actor.ErrPanicked, actor.ErrDrainTimeout, actor.ErrStopped,
+		bus.ErrDroppedNewest, bus.ErrDroppedOldest, bus.ErrTimeout, bus.ErrCanceled, bus.ErrRejected, bus.ErrClosed,
+	} {
+		if errors.Is(err, s) {
+			return s.Error()
+		}
+	}
+	return err.Error()
+}

@@ -1,0 +1,216 @@
+// Command orders is the order service of the problem statement, built with
+// troupe: the HTTP order handler publishes OrderCreated on a typed bus and
+// returns at once; email, inventory and analytics are supervised actors that
+// react to it on their own, so a slow, failing or crashing email provider
+// delays and breaks nothing but email.
+//
+// By default it runs a demo: it starts the service on a loopback port,
+// places a few hundred orders through the real HTTP handler while the
+// simulated email provider times out and panics, shuts down gracefully and
+// prints a summary. With -serve it runs as a service until SIGINT or
+// SIGTERM.
+//
+//	go run ./examples/orders
+//	go run ./examples/orders -serve localhost:8080
+//	curl -d '{"customer":"ada","email":"ada@example.com","items":[{"sku":"mug","qty":1}]}' localhost:8080/orders
+//	curl localhost:8080/stats
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"github.com/troupe-go/troupe/supervisor"
+)
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Config shapes the service and the demo; each field is a flag.
+type Config struct {
+	Serve       string // listen there and run until a signal; "" runs the demo
+	Orders      int
+	Concurrency int
+	Seed        uint64
+
+	EmailLatency     time.Duration
+	EmailTimeout     time.Duration
+	EmailFailureRate float64
+	EmailPanicRate   float64
+	EmailAttempts    int
+	EmailBackoff     time.Duration
+	EmailMailbox     int
+	EmailRestarts    int
+	EmailWindow      time.Duration
+
+	RestartBackoffMin time.Duration
+	RestartBackoffMax time.Duration
+	Mailbox           int
+	BlockTimeout      time.Duration
+	DrainTimeout      time.Duration
+	Stock             map[string]int
+	Verbose           bool
+}
+
+func defaultConfig() Config {
+	return Config{
+		Orders:            300,
+		Concurrency:       8,
+		Seed:              1,
+		EmailLatency:      2 * time.Millisecond,
+		EmailTimeout:      10 * time.Millisecond,
+		EmailFailureRate:  0.3,
+		EmailPanicRate:    0.02,
+		EmailAttempts:     3,
+		EmailBackoff:      2 * time.Millisecond,
+		EmailMailbox:      1024,
+		EmailRestarts:     20,
+		EmailWindow:       10 * time.Second,
+		RestartBackoffMin: 5 * time.Millisecond,
+		RestartBackoffMax: 200 * time.Millisecond,
+		Mailbox:           4096,
+		BlockTimeout:      2 * time.Second,
+		DrainTimeout:      3 * time.Second,
+		Stock:             catalog(300),
+	}
+}
+
+// catalog returns the demo's stock: n of most things, fewer posters, so
+// that some orders are rejected for lack of stock.
+func catalog(n int) map[string]int {
+	return map[string]int{"mug": n, "tee": n, "cap": n, "book": n, "sticker": 4 * n, "poster": n / 4}
+}
+
+func parseFlags(args []string, stderr io.Writer) (Config, error) {
+	cfg := defaultConfig()
+	fs := flag.NewFlagSet("orders", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage: orders [flags]
+
+The order service of the troupe problem statement. Without -serve it runs a
+demo: it places -orders orders through POST /orders on a loopback port while
+the simulated email provider times out and panics, shuts down gracefully and
+prints a summary (stdout; logs go to stderr). With -serve it runs until
+SIGINT or SIGTERM, then prints the same summary.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	stock := 300
+	fs.StringVar(&cfg.Serve, "serve", "", "listen on `addr` (e.g. localhost:8080) and run as a service until a signal")
+	fs.IntVar(&cfg.Orders, "orders", cfg.Orders, "orders the demo places")
+	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "concurrent HTTP clients in the demo")
+	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the demo's orders and of the email provider's failures")
+	fs.IntVar(&stock, "stock", stock, "units in stock of each SKU (posters: a quarter, stickers: four times)")
+	fs.DurationVar(&cfg.EmailLatency, "email-latency", cfg.EmailLatency, "mean time the email provider takes to answer")
+	fs.DurationVar(&cfg.EmailTimeout, "email-timeout", cfg.EmailTimeout, "how long a provider call that times out hangs")
+	fs.Float64Var(&cfg.EmailFailureRate, "email-failure-rate", cfg.EmailFailureRate, "chance `p` that a provider call times out")
+	fs.Float64Var(&cfg.EmailPanicRate, "email-panic-rate", cfg.EmailPanicRate, "chance `p` that a provider call panics")
+	fs.IntVar(&cfg.EmailAttempts, "email-attempts", cfg.EmailAttempts, "provider calls per email before giving up on timeouts")
+	fs.DurationVar(&cfg.EmailBackoff, "email-backoff", cfg.EmailBackoff, "wait after the first timeout, doubled after each")
+	fs.IntVar(&cfg.EmailMailbox, "email-mailbox", cfg.EmailMailbox, "email mailbox size; beyond it emails are dropped and reported")
+	fs.IntVar(&cfg.EmailRestarts, "email-restarts", cfg.EmailRestarts, "restarts of email within -email-window before its supervisor gives up")
+	fs.DurationVar(&cfg.EmailWindow, "email-window", cfg.EmailWindow, "window of -email-restarts")
+	fs.DurationVar(&cfg.DrainTimeout, "drain", cfg.DrainTimeout, "how long each actor may drain its mailbox at shutdown")
+	fs.BoolVar(&cfg.Verbose, "v", false, "log at level Debug (every analytics event, every dropped event) and with panic stacks")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return cfg, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	for _, c := range []struct {
+		ok   bool
+		what string
+	}{
+		{cfg.Orders >= 0, "-orders must not be negative"},
+		{cfg.Concurrency >= 1, "-concurrency must be at least 1"},
+		{stock >= 0, "-stock must not be negative"},
+		{cfg.EmailFailureRate >= 0 && cfg.EmailPanicRate >= 0 && cfg.EmailFailureRate+cfg.EmailPanicRate <= 1, "-email-failure-rate and -email-panic-rate must be probabilities adding up to at most 1"},
+		{cfg.EmailAttempts >= 1, "-email-attempts must be at least 1"},
+		{cfg.EmailMailbox >= 1, "-email-mailbox must be at least 1"},
+		{cfg.EmailRestarts >= 0 && cfg.EmailWindow > 0, "-email-restarts must not be negative and -email-window must be positive"},
+		{cfg.EmailLatency >= 0 && cfg.EmailTimeout >= 0 && cfg.EmailBackoff >= 0 && cfg.DrainTimeout >= 0, "durations must not be negative"},
+	} {
+		if !c.ok {
+			return cfg, errors.New(c.what)
+		}
+	}
+	cfg.Stock = catalog(stock)
+	return cfg, nil
+}
+
+// run is main with its environment as arguments, so that tests can run the
+// demo in-process. It returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "orders:", err)
+		return 2
+	}
+	log := newLogger(stderr, cfg.Verbose)
+
+	addr := cfg.Serve
+	if addr == "" {
+		addr = "127.0.0.1:0" // the demo: a port chosen by the OS
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintln(stderr, "orders:", err)
+		return 1
+	}
+	app, err := newApp(cfg, log, nil, ln)
+	if err != nil {
+		ln.Close()
+		fmt.Fprintln(stderr, "orders:", err)
+		return 1
+	}
+
+	start := time.Now()
+	var load *loadResult
+	if cfg.Serve != "" {
+		log.Info("serving; stop with Ctrl-C", "addr", "http://"+app.server.Addr(), "try", "POST /orders, GET /stats")
+		err = supervisor.RunUntilSignal(ctx, app, app.grace())
+	} else {
+		// The demo: place the orders, then stop the service as a signal
+		// would. A real signal stops both early.
+		runCtx, stop := context.WithCancel(ctx)
+		defer stop()
+		finished := make(chan struct{})
+		go func() {
+			defer close(finished)
+			err = supervisor.RunUntilSignal(runCtx, app, app.grace())
+		}()
+		loadCtx, stopLoad := context.WithCancel(runCtx)
+		go func() {
+			select {
+			case <-finished: // a signal or a failure stopped the service early
+				stopLoad()
+			case <-loadCtx.Done():
+			}
+		}()
+		load = placeOrders(loadCtx, "http://"+app.server.Addr(), cfg)
+		stopLoad()
+		stop()
+		<-finished
+	}
+	printSummary(stdout, app, load, time.Since(start))
+	if err != nil {
+		log.Error("service stopped with an error", "error", err)
+		return 1
+	}
+	return 0
+}

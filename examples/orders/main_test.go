@@ -1,0 +1,436 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/troupe-go/troupe/supervisor"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// guard bounds every wait of a test so that a bug fails it instead of
+// hanging it; no test asserts anything about time.
+const guard = 30 * time.Second
+
+// testConfig is the default configuration without the simulated delays.
+func testConfig() Config {
+	cfg := defaultConfig()
+	cfg.EmailLatency, cfg.EmailTimeout, cfg.EmailBackoff = 0, 0, 0
+	cfg.RestartBackoffMin, cfg.RestartBackoffMax = 0, 0
+	cfg.DrainTimeout = guard
+	cfg.Stock = catalog(1000)
+	return cfg
+}
+
+// running is an App running in the background.
+type running struct {
+	*App
+	base   string
+	client *http.Client
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// start runs an App built from cfg, sending emails through mailer (the
+// simulated provider when nil), and stops it at the end of the test.
+func start(t *testing.T, cfg Config, mailer Mailer, onEvent func(supervisor.Event)) *running {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := newApp(cfg, slog.New(slog.DiscardHandler), mailer, ln)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.onEvent = onEvent
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{App: app, base: "http://" + ln.Addr().String(), client: &http.Client{}, cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- app.Run(ctx) }()
+	t.Cleanup(func() {
+		r.stop(t)
+		r.client.CloseIdleConnections()
+	})
+	return r
+}
+
+// stop shuts the app down and waits for Run to return; later calls do
+// nothing.
+func (r *running) stop(t *testing.T) {
+	t.Helper()
+	r.cancel()
+	if err, ok := <-r.done; ok {
+		close(r.done)
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}
+}
+
+func (r *running) post(t *testing.T, body string) (int, string) {
+	t.Helper()
+	resp, err := r.client.Post(r.base+"/orders", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var ans struct{ ID, Error string }
+	if err := json.NewDecoder(resp.Body).Decode(&ans); err != nil {
+		t.Fatalf("POST /orders: %d, undecodable answer: %v", resp.StatusCode, err)
+	}
+	return resp.StatusCode, ans.ID + ans.Error
+}
+
+func (r *running) stats(t *testing.T) Stats {
+	t.Helper()
+	resp, err := r.client.Get(r.base + "/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st Stats
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func orderJSON(i int) string {
+	return fmt.Sprintf(`{"customer":"c%d","email":"c%d@example.com","items":[{"sku":"mug","qty":1},{"sku":"tee","qty":2}]}`, i, i)
+}
+
+func waitCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), guard)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// checkAccounts checks that every accepted order was handled, or reported
+// as a dead letter, exactly once by every consumer.
+func checkAccounts(t *testing.T, l *Ledger, accepted []string) map[string]Account {
+	t.Helper()
+	out := map[string]Account{}
+	for _, c := range consumers {
+		a := l.Account(c, accepted)
+		if a.Missing != 0 || a.Twice != 0 || a.Handled+a.Dead != len(accepted) {
+			t.Errorf("%s: %+v for %d accepted orders; want each handled or dead exactly once", c, a, len(accepted))
+		}
+		out[c] = a
+	}
+	return out
+}
+
+// blockingMailer blocks every Send until release is closed, ignoring its
+// context: an email provider that hangs.
+type blockingMailer struct {
+	release chan struct{}
+	calls   chan struct{} // one per Send entered
+}
+
+func (m *blockingMailer) Send(context.Context, string, string) error {
+	m.calls <- struct{}{}
+	<-m.release
+	return nil
+}
+
+// With the email handler blocked, orders are still accepted at once and
+// inventory sees every one of them; the emails beyond the email mailbox are
+// dropped and reported, not lost.
+func TestEmailBlockedDoesNotBlockOrders(t *testing.T) {
+	const n = 50
+	cfg := testConfig()
+	cfg.EmailMailbox = 4
+	m := &blockingMailer{release: make(chan struct{}), calls: make(chan struct{}, n)}
+	r := start(t, cfg, m, nil)
+
+	var accepted []string
+	for i := range n {
+		status, id := r.post(t, orderJSON(i))
+		if status != http.StatusCreated {
+			t.Fatalf("order %d: status %d (%s); want 201", i, status, id)
+		}
+		accepted = append(accepted, id)
+	}
+	ctx := waitCtx(t)
+	if err := r.ledger.Wait(ctx, consumerInventory, n); err != nil {
+		t.Fatal(err)
+	}
+	<-m.calls // email is stuck on its first order
+	inv := r.inventory.Stats()
+	if got := inv.Updates + inv.OutOfStock + inv.UnknownSKU; got != n {
+		t.Errorf("inventory handled %d orders; want %d", got, n)
+	}
+	if got, want := r.inventory.Stock()["tee"], cfg.Stock["tee"]-2*n; got != want {
+		t.Errorf("tee in stock: %d; want %d", got, want)
+	}
+	st := r.stats(t)
+	if sub := subscription(t, st, consumerEmail); sub.Dropped == 0 || sub.Delivered+sub.Dropped != n {
+		t.Errorf("email subscription: %+v; want drops, and delivered+dropped = %d", sub, n)
+	}
+
+	close(m.release)
+	r.stop(t)
+	acc := checkAccounts(t, r.ledger, accepted)
+	if acc[consumerInventory].Handled != n || acc[consumerAnalytics].Handled != n {
+		t.Errorf("accounts: %+v; want every order handled by inventory and analytics", acc)
+	}
+}
+
+func subscription(t *testing.T, st Stats, name string) SubscriptionStats {
+	t.Helper()
+	for _, s := range st.Subscriptions {
+		if s.Name == name {
+			return s
+		}
+	}
+	t.Fatalf("no subscription %q in %+v", name, st.Subscriptions)
+	return SubscriptionStats{}
+}
+
+type panickingMailer struct{}
+
+func (panickingMailer) Send(_ context.Context, _, id string) error {
+	panic("email provider exploded on " + id)
+}
+
+// With the email provider panicking on every message, inventory and
+// analytics still see every order; the email actor is restarted until its
+// supervisor's intensity is exceeded, then the email subtree stays down and
+// the rest of the service goes on.
+func TestEmailPanicsAreContained(t *testing.T) {
+	const n = 20
+	cfg := testConfig()
+	cfg.EmailRestarts, cfg.EmailWindow = 3, time.Hour
+	gaveUp := make(chan supervisor.Event, 1)
+	r := start(t, cfg, panickingMailer{}, func(e supervisor.Event) {
+		if e.Kind == supervisor.Stopped && e.Path == "orders/email" {
+			gaveUp <- e
+		}
+	})
+
+	var accepted []string
+	for i := range n {
+		o, err := r.service.Place(context.Background(), OrderRequest{
+			Customer: "ada", Email: "ada@example.com", Items: []Item{{SKU: "book", Qty: 1}},
+		})
+		if err != nil {
+			t.Fatalf("order %d: %v", i, err)
+		}
+		accepted = append(accepted, o.ID)
+	}
+	ctx := waitCtx(t)
+	for _, c := range []string{consumerInventory, consumerAnalytics} {
+		if err := r.ledger.Wait(ctx, c, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var e supervisor.Event
+	select {
+	case e = <-gaveUp:
+	case <-ctx.Done():
+		t.Fatal("the email supervisor did not give up")
+	}
+	if !strings.Contains(fmt.Sprint(e.Err), supervisor.ErrTooManyRestarts.Error()) {
+		t.Errorf("email subtree stopped with %v; want %v", e.Err, supervisor.ErrTooManyRestarts)
+	}
+
+	st := r.stats(t)
+	sender, _ := st.child("orders/email/sender")
+	if sender.Restarts != cfg.EmailRestarts {
+		t.Errorf("orders/email/sender restarts: %d; want %d (the intensity)", sender.Restarts, cfg.EmailRestarts)
+	}
+	if email, _ := st.child("orders/email"); email.State != "failed" || !strings.Contains(email.LastError, "too many restarts") {
+		t.Errorf("orders/email: %+v; want failed with too many restarts", email)
+	}
+	if st.Restarts < cfg.EmailRestarts {
+		t.Errorf("/stats restarts: %d; want at least %d", st.Restarts, cfg.EmailRestarts)
+	}
+	if got := r.emailActor.Stats().Panics; got != uint64(cfg.EmailRestarts+1) {
+		t.Errorf("email actor panics: %d; want %d (one per run)", got, cfg.EmailRestarts+1)
+	}
+	for _, p := range []string{"orders/analytics", "orders/inventory", "orders/http", "orders/bus"} {
+		if c, _ := st.child(p); c.State != "running" || c.Restarts != 0 {
+			t.Errorf("%s: %+v; want running, never restarted", p, c)
+		}
+	}
+	// The service still takes orders.
+	if status, id := r.post(t, orderJSON(n)); status != http.StatusCreated {
+		t.Errorf("order after email gave up: %d (%s); want 201", status, id)
+	} else {
+		accepted = append(accepted, id)
+	}
+
+	r.stop(t)
+	acc := checkAccounts(t, r.ledger, accepted)
+	if acc[consumerEmail].Dead != len(accepted) {
+		t.Errorf("email: %+v; want every order a dead letter", acc[consumerEmail])
+	}
+}
+
+// Bad requests are answered 400 or 413 with a message, and publish nothing.
+func TestBadRequests(t *testing.T) {
+	var mu sync.Mutex
+	var published []OrderCreated
+	svc := NewService(func(_ context.Context, o OrderCreated) error {
+		mu.Lock()
+		defer mu.Unlock()
+		published = append(published, o)
+		return nil
+	}, func() Stats { return Stats{} })
+	h := svc.Handler()
+
+	item := `"items":[{"sku":"mug","qty":1}]`
+	for _, tc := range []struct {
+		name, body string
+		status     int
+		says       string
+	}{
+		{"malformed JSON", `{"customer":"ada",`, 400, "malformed JSON"},
+		{"empty body", ``, 400, "empty body"},
+		{"not an object", `[1,2]`, 400, "malformed JSON"},
+		{"two objects", `{"customer":"ada","email":"a@b.c",` + item + `}{}`, 400, "after the JSON object"},
+		{"unknown field", `{"customer":"ada","email":"a@b.c",` + item + `,"coupon":"FREE"}`, 400, "unknown field"},
+		{"missing customer", `{"email":"a@b.c",` + item + `}`, 400, "customer: missing"},
+		{"missing email", `{"customer":"ada",` + item + `}`, 400, "email: missing"},
+		{"bad email", `{"customer":"ada","email":"ada",` + item + `}`, 400, "not an email address"},
+		{"no items", `{"customer":"ada","email":"a@b.c","items":[]}`, 400, "at least one item"},
+		{"missing sku", `{"customer":"ada","email":"a@b.c","items":[{"qty":1}]}`, 400, "items[0].sku: missing"},
+		{"negative quantity", `{"customer":"ada","email":"a@b.c","items":[{"sku":"mug","qty":-1}]}`, 400, "items[0].qty: -1"},
+		{"zero quantity", `{"customer":"ada","email":"a@b.c","items":[{"sku":"mug","qty":0}]}`, 400, "items[0].qty: 0"},
+		{"huge quantity", `{"customer":"ada","email":"a@b.c","items":[{"sku":"mug","qty":1000000}]}`, 400, "at most"},
+		{"huge body", `{"customer":"` + strings.Repeat("a", maxBodyLen) + `"}`, 413, "larger than"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptestPost(h, tc.body)
+			if rec.status != tc.status || !strings.Contains(rec.body, tc.says) {
+				t.Errorf("got %d %q; want %d containing %q", rec.status, rec.body, tc.status, tc.says)
+			}
+		})
+	}
+	if len(published) != 0 {
+		t.Errorf("bad requests published %d orders; want none", len(published))
+	}
+	if got := svc.badRequests.Load(); got != 14 {
+		t.Errorf("bad requests counted: %d; want 14", got)
+	}
+	// The in-process path validates the same way.
+	if _, err := svc.Place(context.Background(), OrderRequest{Customer: "ada"}); err == nil {
+		t.Error("Place with no email and no items: nil error")
+	}
+	if rec := httptestPost(h, `{"customer":"ada","email":"a@b.c",`+item+`}`); rec.status != http.StatusCreated || len(published) != 1 {
+		t.Errorf("good order: %d %q, %d published; want 201 and 1", rec.status, rec.body, len(published))
+	}
+}
+
+type answer struct {
+	status int
+	body   string
+}
+
+func httptestPost(h http.Handler, body string) answer {
+	w := &recorder{header: http.Header{}}
+	req, _ := http.NewRequest(http.MethodPost, "/orders", strings.NewReader(body))
+	h.ServeHTTP(w, req)
+	return answer{w.status, w.buf.String()}
+}
+
+// recorder is a minimal http.ResponseWriter.
+type recorder struct {
+	header http.Header
+	status int
+	buf    bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header         { return r.header }
+func (r *recorder) Write(b []byte) (int, error) { return r.buf.Write(b) }
+func (r *recorder) WriteHeader(s int)           { r.status = s }
+
+// After a shutdown, every accepted order was handled by each consumer or
+// reported as a dead letter, whether the actors had time to drain or none.
+func TestShutdownAccountsForEveryOrder(t *testing.T) {
+	for _, drain := range []time.Duration{guard, 0} {
+		t.Run(fmt.Sprintf("drain=%v", drain), func(t *testing.T) {
+			const n = 200
+			cfg := testConfig()
+			cfg.DrainTimeout = drain
+			cfg.EmailFailureRate, cfg.EmailPanicRate = 0.3, 0.05
+			cfg.Stock = catalog(50) // some rejections too
+			r := start(t, cfg, nil, nil)
+			var mu sync.Mutex
+			var accepted []string
+			var wg sync.WaitGroup
+			for w := range 4 {
+				wg.Go(func() {
+					for _, o := range demoOrders(n/4, uint64(w)) {
+						if o, err := r.service.Place(context.Background(), o); err == nil {
+							mu.Lock()
+							accepted = append(accepted, o.ID)
+							mu.Unlock()
+						}
+					}
+				})
+			}
+			wg.Wait()
+			r.stop(t)
+			if len(accepted) != n {
+				t.Fatalf("%d orders accepted; want %d", len(accepted), n)
+			}
+			acc := checkAccounts(t, r.ledger, accepted)
+			t.Logf("accounts: %+v; dead letters: %+v", acc, r.ledger.DeadLetters())
+			if drain == 0 && acc[consumerEmail].Dead == 0 && acc[consumerEmail].Handled != n {
+				t.Errorf("no drain: email %+v", acc[consumerEmail])
+			}
+		})
+	}
+}
+
+// The default run's path, with fewer orders and no simulated delays, so
+// that `go run ./examples/orders` cannot rot.
+func TestRunDemo(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"-orders", "40", "-email-latency", "0", "-email-timeout", "0", "-email-backoff", "0", "-email-panic-rate", "0.1"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("run: exit %d; stderr:\n%s", code, stderr.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{"ORDERS", "placed", "40", "INVENTORY", "EMAIL", "ANALYTICS", "SUPERVISION", "DEAD LETTERS", "LATENCY", "POST /orders handler", "email provider call"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	if got := strings.Count(out, "every order accounted for"); got != len(consumers) || strings.Contains(out, "MISMATCH") {
+		t.Errorf("summary accounting:\n%s", out)
+	}
+}
+
+func TestRunFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		says string
+	}{
+		{[]string{"-h"}, 0, "-email-failure-rate"},
+		{[]string{"-orders", "x"}, 2, "invalid value"},
+		{[]string{"-email-failure-rate", "0.9", "-email-panic-rate", "0.2"}, 2, "probabilities"},
+		{[]string{"extra"}, 2, "unexpected arguments"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), tc.args, &stdout, &stderr); code != tc.code || !strings.Contains(stderr.String(), tc.says) {
+			t.Errorf("run(%q): exit %d, stderr %q; want %d containing %q", tc.args, code, stderr.String(), tc.code, tc.says)
+		}
+	}
+}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/troupe-go/troupe/actor"
+)
+
+// Stats is the answer to GET /stats.
+type Stats struct {
+	Orders        OrderStats          `json:"orders"`
+	Actors        []ActorStats        `json:"actors"`
+	Subscriptions []SubscriptionStats `json:"subscriptions"`
+	Supervisor    []ChildStats        `json:"supervisor"`
+	Restarts      int                 `json:"restarts"` // sum over the tree
+	Email         EmailStats          `json:"email"`
+	Inventory     InventoryStats      `json:"inventory"`
+	Analytics     map[string]int      `json:"analytics"` // events seen, by kind
+	DeadLetters   []DeadLetterCount   `json:"dead_letters"`
+}
+
+// OrderStats counts the answers of the order handler.
+type OrderStats struct {
+	Placed      uint64 `json:"placed"`
+	BadRequests uint64 `json:"bad_requests"`
+	Unavailable uint64 `json:"unavailable"`
+}
+
+// ActorStats is one actor's counters.
+type ActorStats struct {
+	Name        string `json:"name"`
+	Handled     uint64 `json:"handled"`
+	Failed      uint64 `json:"failed"`
+	Panics      uint64 `json:"panics"`
+	Queued      int    `json:"queued"`
+	Capacity    int    `json:"capacity"`
+	DeadLetters uint64 `json:"dead_letters"`
+	Running     bool   `json:"running"`
+}
+
+// SubscriptionStats is one bus subscription's counters.
+type SubscriptionStats struct {
+	Name      string `json:"name"`
+	Event     string `json:"event"`
+	Policy    string `json:"policy"`
+	Delivered uint64 `json:"delivered"`
+	Dropped   uint64 `json:"dropped"`
+	Queued    int    `json:"queued"`
+}
+
+// ChildStats is one child of the supervision tree.
+type ChildStats struct {
+	Path      string `json:"path"`
+	State     string `json:"state"`
+	Restarts  int    `json:"restarts"`
+	LastError string `json:"last_error,omitempty"`
+}
+
+// EmailStats counts what the email consumer did.
+type EmailStats struct {
+	Sent          uint64 `json:"sent"`
+	Retried       uint64 `json:"retried"`
+	Failed        uint64 `json:"failed"`
+	Interrupted   uint64 `json:"interrupted"`
+	ProviderCalls uint64 `json:"provider_calls"`
+	Timeouts      uint64 `json:"provider_timeouts"`
+	Panics        uint64 `json:"provider_panics"`
+}
+
+// InventoryStats counts what the inventory consumer did.
+type InventoryStats struct {
+	Updates    uint64         `json:"updates"`
+	UnknownSKU uint64         `json:"rejected_unknown_sku"`
+	OutOfStock uint64         `json:"rejected_out_of_stock"`
+	Unposted   uint64         `json:"follow_ups_not_published"`
+	Stock      map[string]int `json:"stock"`
+}
+
+// Stats returns a snapshot of the service's counters.
+func (a *App) Stats() Stats {
+	st := Stats{
+		Orders: OrderStats{
+			Placed:      a.service.placed.Load(),
+			BadRequests: a.service.badRequests.Load(),
+			Unavailable: a.service.unavailable.Load(),
+		},
+		Email: EmailStats{
+			Sent:        a.emailer.delivered.Load(),
+			Retried:     a.emailer.retries.Load(),
+			Failed:      a.emailer.failed.Load(),
+			Interrupted: a.emailer.cut.Load(),
+		},
+		Inventory:   a.inventory.Stats(),
+		Analytics:   a.analytics.Counts(),
+		DeadLetters: a.ledger.DeadLetters(),
+	}
+	if p := a.provider; p != nil {
+		st.Email.ProviderCalls, st.Email.Timeouts, st.Email.Panics = p.calls.Load(), p.timeouts.Load(), p.panics.Load()
+	}
+	st.Actors = append(st.Actors, actorStats(a.emailActor.Stats()), actorStats(a.inventoryActor.Stats()), actorStats(a.analyticsActor.Stats()))
+	for _, s := range a.bus.Stats() {
+		st.Subscriptions = append(st.Subscriptions, SubscriptionStats{
+			Name:      s.Name,
+			Event:     strings.TrimPrefix(s.Type.String(), "main."),
+			Policy:    s.Policy.String(),
+			Delivered: s.Delivered,
+			Dropped:   s.Dropped.Total(),
+			Queued:    s.Queued,
+		})
+	}
+	for _, c := range a.root.Tree() {
+		cs := ChildStats{Path: c.Path, State: c.State.String(), Restarts: c.Restarts}
+		if c.LastError != nil {
+			cs.LastError = c.LastError.Error()
+		}
+		st.Supervisor = append(st.Supervisor, cs)
+		st.Restarts += c.Restarts
+	}
+	return st
+}
+
+func actorStats(s actor.Stats) ActorStats {
+	return ActorStats{
+		Name: s.Name, Handled: s.Handled, Failed: s.Failed, Panics: s.Panics,
+		Queued: s.Queued, Capacity: s.Capacity, DeadLetters: s.DeadLetters, Running: s.Running,
+	}
+}
+
+// child returns the stats of the child at path, and whether there is one.
+func (st Stats) child(path string) (ChildStats, bool) {
+	i := slices.IndexFunc(st.Supervisor, func(c ChildStats) bool { return c.Path == path })
+	if i < 0 {
+		return ChildStats{}, false
+	}
+	return st.Supervisor[i], true
+}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// printSummary writes the final summary table. load is nil when there was
+// no demo load (-serve).
+func printSummary(w io.Writer, a *App, load *loadResult, took time.Duration) {
+	st := a.Stats()
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(cells ...any) {
+		for i, c := range cells {
+			if i > 0 {
+				fmt.Fprint(tw, "\t")
+			}
+			fmt.Fprint(tw, c)
+		}
+		fmt.Fprintln(tw)
+	}
+
+	fmt.Fprintf(tw, "\ntroupe orders: finished in %v (seed %d)\n\n", took.Round(time.Millisecond), a.cfg.Seed)
+	row("ORDERS", "", "")
+	row("  placed", st.Orders.Placed, "201 Created: published, answered without waiting for any consumer")
+	if load != nil {
+		if n := load.Sent - load.Statuses[http.StatusCreated]; n > 0 {
+			row("  not placed", n, fmt.Sprintf("answers %v, %d without an answer", load.Statuses, load.Errors))
+		}
+		row("  bad requests", st.Orders.BadRequests, fmt.Sprintf("answered %s; nothing published", statuses(load.Bad)))
+	} else {
+		row("  bad requests", st.Orders.BadRequests, "answered 400/413; nothing published")
+	}
+	if st.Orders.Unavailable > 0 {
+		row("  unavailable", st.Orders.Unavailable, "answered 503: not published")
+	}
+
+	row("INVENTORY", "", "")
+	row("  updates", st.Inventory.Updates, "orders taken off the stock; StockReserved published")
+	row("  rejected", st.Inventory.UnknownSKU+st.Inventory.OutOfStock,
+		fmt.Sprintf("%d out of stock, %d unknown SKU; OrderRejected published", st.Inventory.OutOfStock, st.Inventory.UnknownSKU))
+
+	row("EMAIL", "", "")
+	row("  sent", st.Email.Sent, "EmailSent published")
+	row("  retried", st.Email.Retried, "provider timed out; tried again with backoff")
+	row("  failed", st.Email.Failed+st.Email.Interrupted, fmt.Sprintf("%d timed out %d times, %d interrupted by the shutdown", st.Email.Failed, a.cfg.EmailAttempts, st.Email.Interrupted))
+	if a.provider != nil {
+		row("  provider panics", st.Email.Panics, fmt.Sprintf("of %d calls; the actor recovers each: its supervisor restarts it (or, while draining, the email is a dead letter)", st.Email.ProviderCalls))
+	}
+
+	row("ANALYTICS", "", "")
+	row("  events", sum(st.Analytics), "one subscription to the Event interface: "+counts(st.Analytics))
+
+	row("SUPERVISION", "", "")
+	row("  actor restarts", st.Restarts, restarted(st.Supervisor))
+
+	row("DEAD LETTERS", deadTotal(st.DeadLetters), "accepted, never handled, and reported with the reason")
+	for _, d := range st.DeadLetters {
+		row("  "+d.Where, d.Count, d.Reason)
+	}
+
+	row("LATENCY", "p50", "p99")
+	n, hp := a.service.latency.Percentiles(50, 99)
+	row(fmt.Sprintf("  POST /orders handler (%d)", n), hp[0].Round(time.Microsecond), hp[1].Round(time.Microsecond))
+	if a.provider != nil {
+		n, ep := a.provider.latencies.Percentiles(50, 99)
+		row(fmt.Sprintf("  email provider call (%d)", n), ep[0].Round(time.Microsecond), ep[1].Round(time.Microsecond))
+	}
+
+	if load != nil {
+		row("ACCOUNTING", "", "each accepted order, at each consumer: handled, or a dead letter")
+		for _, c := range consumers {
+			acc := a.ledger.Account(c, load.Accepted)
+			verdict := "every order accounted for"
+			if acc.Missing > 0 || acc.Twice > 0 {
+				verdict = fmt.Sprintf("MISMATCH: %d missing, %d twice", acc.Missing, acc.Twice)
+			}
+			row("  "+c, fmt.Sprintf("%d = %d + %d", len(load.Accepted), acc.Handled, acc.Dead), verdict)
+		}
+	}
+	tw.Flush()
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+func counts(m map[string]int) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func statuses(m map[int]int) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%d×%d", m[k], k))
+	}
+	if len(parts) == 0 {
+		return "nothing"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func restarted(children []ChildStats) string {
+	var parts []string
+	for _, c := range children {
+		if c.Restarts > 0 || c.State == "failed" {
+			parts = append(parts, fmt.Sprintf("%s %d (%s)", c.Path, c.Restarts, c.State))
+		}
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func deadTotal(ds []DeadLetterCount) int {
+	n := 0
+	for _, d := range ds {
+		n += d.Count
+	}
+	return n
+}
