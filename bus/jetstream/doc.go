@@ -12,7 +12,7 @@
 //
 //	br, err := jetstream.Connect(nats.DefaultURL, jetstream.WithStream("ORDERS"))
 //	x := jetstream.NewExporter("export", br)
-//	jetstream.Export[OrderCreated](b, x)          // b is the local *bus.Bus
+//	bus.Subscribe(b, jetstream.NewInbox[OrderCreated](x)) // b is the local *bus.Bus
 //	email := jetstream.NewImport("email", br, sendEmail)
 //
 //	root := supervisor.New("root")
@@ -23,8 +23,10 @@
 //
 // # Export
 //
-// [Export] subscribes the exporter's [Inbox] for one event type to a bus
-// (or give [NewInbox] to anything that sends events). The inbox encodes the
+// [NewInbox] returns the exporter's [Inbox] for one event type; subscribed
+// to a bus with bus.Subscribe, it exports every event of that type
+// published there (or give it to anything that sends events). The inbox
+// encodes the
 // event on the publisher's goroutine and queues it; the exporter's actor
 // publishes queued events in order and waits for each JetStream ack,
 // retrying with backoff ([WithPublishAttempts], [WithBackoff]). The message
@@ -49,8 +51,10 @@
 // pulls only as much as its mailbox can take and sizes the consumer's
 // MaxAckPending to it; it tells JetStream that a long handler is still at
 // work (InProgress). The consumer is created, or updated when its settings
-// differ from the options, and the differences are logged. [ToBus] makes a
-// handler that re-publishes imported events on a local bus.
+// differ from the options, and the differences are logged. To re-publish
+// imported events on a local bus instead of handling them in one place,
+// make the handler bus.Publish them; never on a bus that also exports that
+// type, or the events loop back to JetStream.
 //
 // # Streams
 //

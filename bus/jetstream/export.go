@@ -29,6 +29,8 @@ type Exporter struct {
 	a   *actor.Actor[*nats.Msg]
 
 	published, failed atomic.Uint64
+	// onPublished, set by benchmarks only, is called after each ack.
+	onPublished func()
 }
 
 // NewExporter returns an exporter named name publishing through b. It
@@ -93,6 +95,9 @@ func (x *Exporter) handle(ctx context.Context, m *nats.Msg) error {
 		cancel()
 		if err == nil {
 			x.published.Add(1)
+			if x.onPublished != nil {
+				x.onPublished()
+			}
 			return nil
 		}
 		if attempt >= x.cfg.attempts || ctx.Err() != nil {
