@@ -1,0 +1,91 @@
+package bus
+
+import "reflect"
+
+// A table maps each event type published so far to its route. A table is
+// never modified once stored in Bus.table: Subscribe, Unsubscribe and the
+// first publish of a type store a new one (copy on write), so that Publish
+// reads it with one atomic load and no lock.
+type table struct {
+	routes map[reflect.Type]*route
+}
+
+// A route is the list of subscriptions an event of one published type goes
+// to, computed once when the type is first published and recomputed only
+// when a subscription that matches it comes or goes.
+type route struct {
+	// dynamic is set when the published type is an interface type: each
+	// event is then routed by its dynamic type.
+	dynamic bool
+	// direct holds the subscriptions to exactly the route's type T, as a
+	// []*typed[T], so that Publish[T] delivers without boxing; nil if none.
+	direct any
+	// directAny holds the same subscriptions, for events published through
+	// an interface type (see dynamic).
+	directAny []deliverer
+	// boxed holds the subscriptions to interface types that the route's type
+	// implements: they are handed the event as an interface value.
+	boxed []deliverer
+}
+
+// routeFor returns the route of events of type t.
+func (b *Bus) routeFor(t reflect.Type) *route {
+	if r := b.table.Load().routes[t]; r != nil {
+		return r
+	}
+	return b.addRoute(t)
+}
+
+// addRoute computes the route of a type published for the first time and
+// stores it in a new table.
+func (b *Bus) addRoute(t reflect.Type) *route {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	old := b.table.Load()
+	if r := old.routes[t]; r != nil {
+		return r
+	}
+	r := b.buildRoute(t)
+	routes := make(map[reflect.Type]*route, len(old.routes)+1)
+	for k, v := range old.routes {
+		routes[k] = v
+	}
+	routes[t] = r
+	b.table.Store(&table{routes: routes})
+	return r
+}
+
+// buildRoute computes the route of type t from the subscriptions. b.mu is
+// held.
+func (b *Bus) buildRoute(t reflect.Type) *route {
+	r := &route{}
+	if t.Kind() == reflect.Interface {
+		r.dynamic = true
+		return r
+	}
+	for _, s := range b.byType[t] {
+		r.direct = s.d.appendTo(r.direct)
+		r.directAny = append(r.directAny, s.d)
+	}
+	for _, s := range b.ifaces {
+		if t.Implements(s.typ) {
+			r.boxed = append(r.boxed, s.d)
+		}
+	}
+	return r
+}
+
+// rebuildRoutes stores a new table in which the routes that a subscription
+// of type changed affects are recomputed. b.mu is held.
+func (b *Bus) rebuildRoutes(changed reflect.Type) {
+	old := b.table.Load()
+	routes := make(map[reflect.Type]*route, len(old.routes))
+	iface := changed.Kind() == reflect.Interface
+	for t, r := range old.routes {
+		if !r.dynamic && (t == changed || iface && t.Implements(changed)) {
+			r = b.buildRoute(t)
+		}
+		routes[t] = r
+	}
+	b.table.Store(&table{routes: routes})
+}
