@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // closedBit marks a Bus's or a Subscription's state as closed; the bits
@@ -53,6 +54,7 @@ type config struct {
 	logger       *slog.Logger
 	onDeadLetter func(DeadLetter)
 	onSlow       func(SlowSubscriber)
+	slowAfter    time.Duration
 }
 
 func (c *config) log() *slog.Logger {
@@ -94,11 +96,26 @@ func WithSlowHook(h func(SlowSubscriber)) Option {
 	return func(c *config) { c.onSlow = h }
 }
 
+// DefaultSlowAfter is how long a [Block] delivery may wait for room before
+// its subscription is reported slow, unless [WithSlowAfter] says otherwise.
+const DefaultSlowAfter = 100 * time.Millisecond
+
+// WithSlowAfter sets how long a [Block] delivery may wait for room before its
+// subscription is reported slow (see [SlowSubscriber]). The default is
+// [DefaultSlowAfter]. It panics if d <= 0.
+func WithSlowAfter(d time.Duration) Option {
+	if d <= 0 {
+		panic(fmt.Sprintf("bus: WithSlowAfter: non-positive duration %v", d))
+	}
+	return func(c *config) { c.slowAfter = d }
+}
+
 // New returns an empty, open bus.
 func New(opts ...Option) *Bus {
 	b := &Bus{
 		byType:  make(map[reflect.Type][]*Subscription),
 		drained: make(chan struct{}),
+		cfg:     config{slowAfter: DefaultSlowAfter},
 	}
 	for _, o := range opts {
 		o(&b.cfg)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
+	"time"
 )
 
 // Publish delivers e to every subscription of b whose type is E's type or an
@@ -191,7 +193,6 @@ func (t *typed[T]) offer(e T) (wait bool, err error) {
 	switch s.policy {
 	case Block:
 		s.leave()
-		s.becameSlow()
 		return true, nil
 	case DropNewest:
 		s.leave()
@@ -204,6 +205,10 @@ func (t *typed[T]) offer(e T) (wait bool, err error) {
 	s.becameSlow()
 	return false, err
 }
+
+// spinTries is how many times a Block delivery yields and tries again
+// before it waits for room in earnest.
+const spinTries = 8
 
 // displaceTries bounds how often DropOldest evicts to make room when other
 // senders keep taking the room it made.
@@ -237,6 +242,21 @@ func (t *typed[T]) wait(ctx context.Context, e T) error {
 	if !s.enter() {
 		return nil
 	}
+	// A consumer that keeps up usually makes room within a few yields;
+	// trying again first saves the allocations of a cancelable wait.
+	for range spinTries {
+		runtime.Gosched()
+		if err := t.in.TrySend(e); err == nil {
+			s.leave()
+			s.delivered.Add(1)
+			return nil
+		} else if !isFull(err) {
+			s.leave()
+			return s.fail(reasonRejected, e, fmt.Errorf("%w: %w", ErrRejected, err))
+		}
+	}
+	// A wait that lasts makes the subscription slow.
+	slow := time.AfterFunc(s.b.cfg.slowAfter, s.becameSlow)
 	wctx, cancel := context.WithCancelCause(ctx)
 	w := s.addWait(cancel)
 	sctx, stop := wctx, context.CancelFunc(func() {})
@@ -249,6 +269,7 @@ func (t *typed[T]) wait(ctx context.Context, e T) error {
 	if err != nil {
 		kind, why = classify(ctx, sctx, err)
 	}
+	slow.Stop()
 	stop()
 	s.removeWait(w)
 	cancel(nil)
@@ -257,6 +278,7 @@ func (t *typed[T]) wait(ctx context.Context, e T) error {
 		s.delivered.Add(1)
 		return nil
 	}
+	s.becameSlow()
 	return s.fail(kind, e, why)
 }
 

@@ -120,7 +120,8 @@ func (s *Subscription) fail(k reason, ev any, why error) error {
 }
 
 // A SlowSubscriber reports a subscription that fell behind: the first time
-// its inbox was found full (a drop, or a Block wait), it is reported once to
+// it drops an event, or a [Block] delivery to it waits for room longer than
+// [WithSlowAfter] (reported while the wait goes on), it is reported once to
 // the slow hook ([WithSlowHook]). It is reported again only after it
 // recovered: its inbox went down to a quarter of its capacity (for an inbox
 // that implements [Depther]), or 256 events in a row found room.

@@ -16,6 +16,6 @@
 //	}
 //
 // A Recorder never fills up: it accepts every event at once. To test a
-// subscriber that falls behind, subscribe an [actor.Actor] whose handler
+// subscriber that falls behind, subscribe a [Queue], or an actor whose handler
 // waits on a channel the test controls.
 package bustest

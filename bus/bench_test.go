@@ -1,0 +1,224 @@
+package bus_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/bus"
+)
+
+// benchEvent is the small struct event the benchmarks publish.
+type benchEvent struct {
+	ID  int64
+	SKU string
+	Qty int
+}
+
+// other is an event type no benchmark publishes.
+type other[T any] struct{ V T }
+
+// channels starts n goroutines draining buffered channels of benchEvent,
+// doing the same work as the actors' handlers; wait closes them and waits.
+func channels(n, want int) (chs []chan benchEvent, wait func() int) {
+	var wg sync.WaitGroup
+	var total atomic.Int64
+	for range n {
+		ch := make(chan benchEvent, actor.DefaultMailboxSize)
+		chs = append(chs, ch)
+		wg.Go(func() {
+			sum := 0
+			for e := range ch {
+				sum += e.Qty
+			}
+			total.Add(int64(sum))
+		})
+	}
+	return chs, func() int {
+		for _, ch := range chs {
+			close(ch)
+		}
+		wg.Wait()
+		return int(total.Load())
+	}
+}
+
+// actors subscribes n running actors to benchEvent on b; wait waits until
+// they handled want events in all, then stops them.
+func actors[E any](b *testing.B, bs *bus.Bus, n, want int) (wait func()) {
+	var handled atomic.Int64
+	done := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for i := range n {
+		sum := 0
+		a := actor.New(fmt.Sprint("a", i), func(_ context.Context, e E) error {
+			sum += any(e).(benchEvent).Qty
+			if handled.Add(1) == int64(want) {
+				close(done)
+			}
+			return nil
+		})
+		if _, err := bus.Subscribe[E](bs, a); err != nil {
+			b.Fatal(err)
+		}
+		wg.Go(func() { _ = a.Run(ctx) })
+	}
+	return func() {
+		if want > 0 {
+			<-done
+		}
+		cancel()
+		wg.Wait()
+	}
+}
+
+func ev(i int) benchEvent { return benchEvent{ID: int64(i), SKU: "sku-1", Qty: 1} }
+
+// BenchmarkBaselineChannel is the floor: a bare buffered channel drained by
+// one goroutine.
+func BenchmarkBaselineChannel(b *testing.B) {
+	b.ReportAllocs()
+	chs, wait := channels(1, b.N)
+	for i := 0; i < b.N; i++ {
+		chs[0] <- ev(i)
+	}
+	if got := wait(); got != b.N {
+		b.Fatalf("got %d; want %d", got, b.N)
+	}
+}
+
+// BenchmarkPublish measures Publish → handled with one actor subscribed to
+// the concrete type.
+func BenchmarkPublish(b *testing.B) {
+	b.ReportAllocs()
+	bs := bus.New()
+	wait := actors[benchEvent](b, bs, 1, b.N)
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := bus.Publish(ctx, bs, ev(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	wait()
+}
+
+// BenchmarkBaselineChannel10 sends each event to ten channels, each drained
+// by its own goroutine.
+func BenchmarkBaselineChannel10(b *testing.B) {
+	b.ReportAllocs()
+	chs, wait := channels(10, 10*b.N)
+	for i := 0; i < b.N; i++ {
+		e := ev(i)
+		for _, ch := range chs {
+			ch <- e
+		}
+	}
+	if got := wait(); got != 10*b.N {
+		b.Fatalf("got %d; want %d", got, 10*b.N)
+	}
+}
+
+// BenchmarkPublishFanout10 publishes each event to ten actors.
+func BenchmarkPublishFanout10(b *testing.B) {
+	b.ReportAllocs()
+	bs := bus.New()
+	wait := actors[benchEvent](b, bs, 10, 10*b.N)
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := bus.Publish(ctx, bs, ev(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	wait()
+}
+
+// parallel runs f b.N times spread over four goroutines.
+func parallel(b *testing.B, f func(i int)) {
+	var wg sync.WaitGroup
+	per := b.N / 4
+	for p := range 4 {
+		n := per
+		if p == 3 {
+			n = b.N - 3*per
+		}
+		wg.Go(func() {
+			for i := range n {
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// BenchmarkBaselineChannel4Pub sends from four goroutines into one channel.
+func BenchmarkBaselineChannel4Pub(b *testing.B) {
+	b.ReportAllocs()
+	chs, wait := channels(1, b.N)
+	parallel(b, func(i int) { chs[0] <- ev(i) })
+	if got := wait(); got != b.N {
+		b.Fatalf("got %d; want %d", got, b.N)
+	}
+}
+
+// BenchmarkPublish4Pub publishes from four goroutines to one actor.
+func BenchmarkPublish4Pub(b *testing.B) {
+	b.ReportAllocs()
+	bs := bus.New()
+	wait := actors[benchEvent](b, bs, 1, b.N)
+	ctx := context.Background()
+	b.ResetTimer()
+	parallel(b, func(i int) {
+		if err := bus.Publish(ctx, bs, ev(i)); err != nil {
+			b.Error(err)
+		}
+	})
+	wait()
+}
+
+// BenchmarkPublishUnrelated publishes to one actor while n other
+// subscriptions, to other types, exist: the cost must not grow with n.
+func BenchmarkPublishUnrelated(b *testing.B) {
+	for _, n := range []int{1, 10000} {
+		b.Run(fmt.Sprint("others=", n), func(b *testing.B) {
+			b.ReportAllocs()
+			bs := bus.New()
+			for i := range n {
+				a := actor.New(fmt.Sprint("o", i), func(context.Context, other[int]) error { return nil }, actor.WithMailbox(1))
+				if _, err := bus.Subscribe(bs, a); err != nil {
+					b.Fatal(err)
+				}
+			}
+			wait := actors[benchEvent](b, bs, 1, b.N)
+			ctx := context.Background()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := bus.Publish(ctx, bs, ev(i)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			wait()
+		})
+	}
+}
+
+// BenchmarkPublishInterface publishes to one actor subscribed to any: the
+// event is boxed once per publish.
+func BenchmarkPublishInterface(b *testing.B) {
+	b.ReportAllocs()
+	bs := bus.New()
+	wait := actors[any](b, bs, 1, b.N)
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := bus.Publish(ctx, bs, ev(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	wait()
+}
