@@ -120,7 +120,7 @@ func New(opts ...Option) *Bus {
 	for _, o := range opts {
 		o(&b.cfg)
 	}
-	b.table.Store(&table{routes: map[reflect.Type]*route{}})
+	b.table.Store(newTable(map[reflect.Type]*route{}))
 	return b
 }
 

@@ -1,6 +1,10 @@
 package bus
 
-import "reflect"
+import (
+	"math/bits"
+	"reflect"
+	"unsafe"
+)
 
 // A table maps each event type published so far to its route. A table is
 // never modified once stored in Bus.table: Subscribe, Unsubscribe and the
@@ -8,6 +12,59 @@ import "reflect"
 // reads it with one atomic load and no lock.
 type table struct {
 	routes map[reflect.Type]*route
+	// slots index routes by the address of the type's descriptor, in an
+	// open-addressing table at most half full: Publish finds its route
+	// with a multiplication and a pointer comparison or two, where the
+	// map's lookup would hash an interface value.
+	slots []slot
+	shift uint
+}
+
+type slot struct {
+	key unsafe.Pointer
+	r   *route
+}
+
+// newTable returns a table of routes.
+func newTable(routes map[reflect.Type]*route) *table {
+	n := 2
+	for n < 2*len(routes) {
+		n <<= 1
+	}
+	tb := &table{routes: routes, slots: make([]slot, n), shift: uint(64 - bits.TrailingZeros(uint(n)))}
+	for t, r := range routes {
+		k := typeKey(t)
+		i := tb.hash(k)
+		for tb.slots[i].key != nil {
+			i = (i + 1) & uintptr(n-1)
+		}
+		tb.slots[i] = slot{k, r}
+	}
+	return tb
+}
+
+// typeKey returns the address of t's descriptor, which identifies the type:
+// the data word of the interface value.
+func typeKey(t reflect.Type) unsafe.Pointer {
+	return (*[2]unsafe.Pointer)(unsafe.Pointer(&t))[1]
+}
+
+func (tb *table) hash(k unsafe.Pointer) uintptr {
+	return uintptr((uint64(uintptr(k)) * 0x9E3779B97F4A7C15) >> tb.shift)
+}
+
+// lookup returns the route of the type whose key is k, or nil.
+func (tb *table) lookup(k unsafe.Pointer) *route {
+	mask := uintptr(len(tb.slots) - 1)
+	for i := tb.hash(k); ; i = (i + 1) & mask {
+		s := &tb.slots[i]
+		if s.key == k {
+			return s.r
+		}
+		if s.key == nil {
+			return nil
+		}
+	}
 }
 
 // A route is the list of subscriptions an event of one published type goes
@@ -30,7 +87,7 @@ type route struct {
 
 // routeFor returns the route of events of type t.
 func (b *Bus) routeFor(t reflect.Type) *route {
-	if r := b.table.Load().routes[t]; r != nil {
+	if r := b.table.Load().lookup(typeKey(t)); r != nil {
 		return r
 	}
 	return b.addRoute(t)
@@ -51,7 +108,7 @@ func (b *Bus) addRoute(t reflect.Type) *route {
 		routes[k] = v
 	}
 	routes[t] = r
-	b.table.Store(&table{routes: routes})
+	b.table.Store(newTable(routes))
 	return r
 }
 
@@ -87,5 +144,5 @@ func (b *Bus) rebuildRoutes(changed reflect.Type) {
 		}
 		routes[t] = r
 	}
-	b.table.Store(&table{routes: routes})
+	b.table.Store(newTable(routes))
 }
