@@ -36,7 +36,10 @@ func (s *Supervisor) member(c *child, solo bool) func(context.Context) error {
 			began = s.start(c)
 			err, abandoned := s.runOnce(ctx, lctx, c, done, inPlace)
 			if abandoned {
-				s.set(c, StateAbandoned, nil, false)
+				// Its Run may still be going on: never start it again in
+				// this Run of the supervisor (a second concurrent Run of
+				// the same runner, an actor's ErrAlreadyRunning).
+				s.set(c, StateAbandoned, nil, true)
 				s.emit(Event{Kind: Abandoned, Child: c.name, Path: c.path, Restarts: c.restarts})
 				return nil
 			}

@@ -26,7 +26,9 @@ const (
 	// it exited for good, or the supervisor stopped it.
 	Stopped
 	// Abandoned: a child did not return within its shutdown timeout; its
-	// goroutine is left running and reported in a [ShutdownError].
+	// goroutine is left running and reported in a [ShutdownError]. The
+	// child is not started again in this Run of its supervisor, even by a
+	// sibling's restart: its old Run may still be going on.
 	Abandoned
 	// GaveUp: the supervisor exceeded its restart intensity, stopped its
 	// children and is returning an error matching ErrTooManyRestarts.

@@ -19,7 +19,18 @@ import (
 // ended first. It returns only after every member has returned.
 func group(ctx context.Context, members []func(context.Context) error) error {
 	var g run.Group
-	g.Add(run.ContextHandler(ctx))
+	// The actor that returns when ctx ends returns errCtxDone, recognised
+	// by identity: a member's error that merely wraps a context error (a
+	// child that failed with DeadlineExceeded) must not pass for it.
+	stopped := make(chan struct{})
+	g.Add(func() error {
+		select {
+		case <-ctx.Done():
+			return errCtxDone
+		case <-stopped:
+			return nil
+		}
+	}, func(error) { close(stopped) })
 
 	detached := context.WithoutCancel(ctx) // values (the path), not cancellation
 	cancels := make([]context.CancelFunc, len(members))
@@ -41,8 +52,11 @@ func group(ctx context.Context, members []func(context.Context) error) error {
 	}
 
 	err := g.Run()
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return nil // the context handler: ctx ended
+	if err == errCtxDone {
+		return nil
 	}
 	return err
 }
+
+// errCtxDone is returned by the actor of a group that watches ctx.
+var errCtxDone = errors.New("supervisor: context done")
