@@ -48,7 +48,6 @@ var (
 type wmBench struct {
 	codec   wmCodec
 	pub     *gochannel.GoChannel
-	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	credits chan struct{}
 }
