@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -149,12 +148,6 @@ type model struct {
 	gaveUp    bool
 	stops     []string // children that saw their context end, in order
 	hung      []int    // children abandoned, in order (index into kids)
-
-	// Known-bug triggers, see knownBug.
-	lastOp          int
-	gaveUpOnCtxErr  bool
-	abandonedTmpRst bool
-	restarting      bool
 }
 
 func newModel(sp modelSpec) *model {
@@ -179,18 +172,18 @@ func (m *model) start(i int) {
 }
 
 // stop stops a running child: it sees its context end; if it hangs, the
-// supervisor waits its shutdown timeout and abandons it (OTP would kill it).
-// A Temporary child stopped by the supervisor is never started again.
+// supervisor waits its shutdown timeout and abandons it. Where OTP would
+// kill it and restart it, an abandoned Go child may still be running, so it
+// is never started again in this Run. A Temporary child stopped by the
+// supervisor is never started again either.
 func (m *model) stop(i int) {
 	k := m.kids[i]
 	k.running = false
 	m.stops = append(m.stops, k.name)
 	if k.hang {
-		if m.restarting && k.restart == Temporary {
-			m.abandonedTmpRst = true
-		}
 		m.hung = append(m.hung, i)
 		m.now = m.now.Add(k.shutdown)
+		k.retired = true
 	}
 	k.hang = false
 	if k.restart == Temporary {
@@ -237,17 +230,14 @@ func (m *model) exit(i int, bad bool) {
 			group = append(group, j)
 		}
 	}
-	m.restarting = true
 	for _, j := range slices.Backward(group) {
 		if m.kids[j].running {
 			m.stop(j)
 		}
 	}
-	m.restarting = false
 	if !m.countRestart() {
 		m.stopAll()
 		m.gaveUp = true
-		m.gaveUpOnCtxErr = m.lastOp == opExitCanceled || m.lastOp == opDeadline
 		return
 	}
 	group = append(group, i)
@@ -269,7 +259,6 @@ func (m *model) step(o modelOp) bool {
 	if !k.running {
 		return false
 	}
-	m.lastOp = o.op
 	switch o.op {
 	case opExitNil, opExitCanceled:
 		m.exit(o.kid, false)
@@ -410,30 +399,6 @@ func (h *mharness) waitUntil(t testing.TB, ok func() bool, desc func() string) {
 		h.cond.Wait()
 	}
 	h.mu.Unlock()
-}
-
-// knownBug runs the model alone on sp and returns a description of the
-// known supervisor bug its trajectory would hit, or "". Inputs that hit one
-// are skipped so that the rest of the input space stays checked; set
-// TROUPE_KNOWN_BUGS=1 to run them anyway. Delete a case once it is fixed.
-func knownBug(sp modelSpec) string {
-	if os.Getenv("TROUPE_KNOWN_BUGS") != "" {
-		return ""
-	}
-	m := newModel(sp)
-	for _, o := range sp.ops {
-		if m.gaveUp {
-			break
-		}
-		m.step(o)
-	}
-	switch {
-	case m.gaveUpOnCtxErr:
-		return "BUG 1: a give-up whose last failure is context.Canceled or context.DeadlineExceeded is swallowed by group (Run returns nil)"
-	case m.abandonedTmpRst:
-		return "BUG 2: a Temporary child abandoned while a sibling's restart stops it is restarted"
-	}
-	return ""
 }
 
 // runModel drives a real supervisor and the model with sp and compares
@@ -683,9 +648,6 @@ func TestSupervisorModel(t *testing.T) {
 		sp, _ := decodeModel(data)
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
 			t.Logf("input %q", data)
-			if bug := knownBug(sp); bug != "" {
-				t.Skip(bug)
-			}
 			runModel(t, sp)
 		})
 	}
@@ -700,20 +662,15 @@ func FuzzSupervisorModel(f *testing.F) {
 		if !ok {
 			t.Skip()
 		}
-		if bug := knownBug(sp); bug != "" {
-			t.Skip(bug)
-		}
 		runModel(t, sp)
 	})
 }
 
-// TestModelKnownBugs reproduces the known bugs that knownBug skips. It is
-// skipped unless TROUPE_KNOWN_BUGS is set; remove the skip once they are
-// fixed.
-func TestModelKnownBugs(t *testing.T) {
-	if os.Getenv("TROUPE_KNOWN_BUGS") == "" {
-		t.Skip("BUG 1 and BUG 2 (see knownBug): set TROUPE_KNOWN_BUGS=1 to run")
-	}
+// TestModelRegressions replays the divergences the model found, fixed in
+// 1c75684: a give-up whose last failure wraps a context error was taken for
+// the end of ctx (Run returned nil), and an abandoned child was restarted
+// while its first Run was still going on.
+func TestModelRegressions(t *testing.T) {
 	tests := []struct {
 		name string
 		sp   modelSpec
