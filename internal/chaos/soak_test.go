@@ -158,10 +158,10 @@ func (w *worker) busDeadLetter(dl bus.DeadLetter) {
 		w.busNewest.Add(1)
 	case errors.Is(dl.Reason, bus.ErrDroppedOldest):
 		w.busOldest.Add(1)
+	case errors.Is(dl.Reason, bus.ErrCanceled): // before ErrTimeout: it may wrap it as the cause (BUG 4)
+		w.busCanceled.Add(1)
 	case errors.Is(dl.Reason, bus.ErrTimeout):
 		w.busTimeout.Add(1)
-	case errors.Is(dl.Reason, bus.ErrCanceled):
-		w.busCanceled.Add(1)
 	case errors.Is(dl.Reason, bus.ErrRejected):
 		w.busRejected.Add(1)
 	default:
