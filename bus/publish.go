@@ -240,7 +240,9 @@ func (t *typed[T]) displace(e T) error {
 func (t *typed[T]) wait(ctx context.Context, e T) error {
 	s := t.s
 	if !s.enter() {
-		return nil
+		// Unsubscribed since the offer found the inbox full: the event was
+		// offered, so it is reported, not dropped silently.
+		return s.fail(reasonCanceled, e, errUnsubscribedWait)
 	}
 	// A consumer that keeps up usually makes room within a few yields;
 	// trying again first saves the allocations of a cancelable wait.
@@ -288,11 +290,18 @@ func classify(ctx, sctx context.Context, err error) (reason, error) {
 	if sctx.Err() == nil || !(isFull(err) || errors.Is(err, sctx.Err()) || errors.Is(err, context.Cause(sctx))) {
 		return reasonRejected, fmt.Errorf("%w: %w", ErrRejected, err)
 	}
+	// The publisher's context wins when both it and the subscription's
+	// timeout have ended, so that the reason matches one sentinel only.
+	if ctx.Err() != nil {
+		return reasonCanceled, fmt.Errorf("%w: %w", ErrCanceled, context.Cause(ctx))
+	}
 	cause := context.Cause(sctx)
-	if cause == ErrTimeout && ctx.Err() == nil {
+	if cause == ErrTimeout {
 		return reasonTimeout, ErrTimeout
 	}
 	return reasonCanceled, fmt.Errorf("%w: %w", ErrCanceled, cause)
 }
+
+var errUnsubscribedWait = fmt.Errorf("%w: %w", ErrCanceled, ErrUnsubscribed)
 
 func isFull(err error) bool { return err == ErrFull || errors.Is(err, ErrFull) }
