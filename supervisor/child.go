@@ -84,6 +84,9 @@ func (s *Supervisor) member(c *child, solo bool) func(context.Context) error {
 			retire := !stopping || c.restart == Temporary
 			s.set(c, state, nil, retire)
 			s.emit(Event{Kind: Stopped, Child: c.name, Path: c.path, Err: err, Restarts: c.restarts})
+			if !stopping {
+				retireRunner(c) // exited for good while its siblings go on
+			}
 			<-ctx.Done()
 			return nil
 		}

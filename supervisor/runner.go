@@ -21,6 +21,29 @@ type Runner interface {
 	Run(ctx context.Context) error
 }
 
+// A Retirer is a [Runner] that wants to know when its supervisor will not
+// run it again, so that it can release what it keeps between runs. An actor
+// is one: its mailbox outlives a Run so that a restart finds the queued
+// messages, and when no restart will come, Retire reports them as dead
+// letters instead of leaving them stranded.
+//
+// The supervisor calls Retire, never while the child's Run is executing,
+// when the child exited for good (a Temporary child, or a Transient one
+// that exited normally), and, when the supervisor's Run ends, for every child
+// but those abandoned after ignoring their shutdown timeout. A child may be
+// retired more than once over several Runs of its supervisor, and run again
+// after Retire when the supervisor is run again.
+type Retirer interface {
+	Retire()
+}
+
+// retireRunner tells c's runner that it will not be run again.
+func retireRunner(c *child) {
+	if r, ok := c.runner.(Retirer); ok {
+		r.Retire()
+	}
+}
+
 // RunnerFunc adapts an ordinary function to a [Runner].
 type RunnerFunc func(ctx context.Context) error
 

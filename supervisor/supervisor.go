@@ -158,6 +158,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		return s.shutdownError(nil)
 	}
 	err = top(ctx)
+	s.retireAll(children)
 	if errors.Is(err, ErrTooManyRestarts) {
 		s.emit(Event{Kind: GaveUp, Path: s.path, Err: err})
 	}
@@ -193,6 +194,19 @@ func (s *Supervisor) begin(ctx context.Context) ([]*child, error) {
 			StateIdle, now, false, 0, nil, 0, false
 	}
 	return slices.Clone(s.children), nil
+}
+
+// retireAll retires every child that is not still running: all of them
+// but the abandoned ones, once the run groups have returned.
+func (s *Supervisor) retireAll(children []*child) {
+	for _, c := range children {
+		s.mu.Lock()
+		abandoned := c.state == StateAbandoned
+		s.mu.Unlock()
+		if !abandoned {
+			retireRunner(c)
+		}
+	}
 }
 
 func (s *Supervisor) end() {
