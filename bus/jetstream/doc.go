@@ -8,11 +8,12 @@
 // ([JSON] by default), with a [TypeHeader] naming its type and a Nats-Msg-Id
 // for JetStream's de-duplication. An [Exporter] publishes events from a
 // local bus; an [Import] feeds the events of a durable consumer to a
-// handler run as an actor. Both are supervisor Runners:
+// handler run as an actor, or re-publishes them on a local bus. Both are
+// supervisor Runners:
 //
 //	br, err := jetstream.Connect(nats.DefaultURL, jetstream.WithStream("ORDERS"))
 //	x := jetstream.NewExporter("export", br)
-//	bus.Subscribe(b, jetstream.NewInbox[OrderCreated](x)) // b is the local *bus.Bus
+//	_, err = jetstream.Export[OrderCreated](b, x) // b is the local *bus.Bus
 //	email := jetstream.NewImport("email", br, sendEmail)
 //
 //	root := supervisor.New("root")
@@ -23,11 +24,11 @@
 //
 // # Export
 //
-// [NewInbox] returns the exporter's [Inbox] for one event type; subscribed
-// to a bus with bus.Subscribe, it exports every event of that type
-// published there (or give it to anything that sends events). The inbox
-// encodes the
-// event on the publisher's goroutine and queues it; the exporter's actor
+// [Export] subscribes the exporter to a local bus for one event type:
+// every event of that type published there is exported too. Underneath,
+// [NewInbox] returns the exporter's [Inbox] for the type, which can be
+// given to anything that sends events. The inbox encodes the event on the
+// publisher's goroutine and queues it; the exporter's actor
 // publishes queued events in order and waits for each JetStream ack,
 // retrying with backoff ([WithPublishAttempts], [WithBackoff]). The message
 // ID is taken from the event's EventID method ([Identified]) or generated
@@ -51,10 +52,28 @@
 // pulls only as much as its mailbox can take and sizes the consumer's
 // MaxAckPending to it; it tells JetStream that a long handler is still at
 // work (InProgress). The consumer is created, or updated when its settings
-// differ from the options, and the differences are logged. To re-publish
-// imported events on a local bus instead of handling them in one place,
-// make the handler bus.Publish them; never on a bus that also exports that
-// type, or the events loop back to JetStream.
+// differ from the options, and the differences are logged.
+//
+// [NewImportToBus] re-publishes the imported events on a local bus instead
+// of handing them to one handler, so the subscribers of a process that only
+// consumes are wired as if the events were published there:
+//
+//	workers := jetstream.NewImportToBus[OrderCreated]("workers", br, b)
+//
+// Its messages are acked once the bus accepted the event (delivered, or
+// dropped and reported by a subscription's policy), not once the
+// subscribers handled it: a consumer that must survive a crash of its own
+// process imports with [NewImport] and its own handler.
+//
+// # Loops
+//
+// A bus must never both export a type and receive re-published imports of
+// it: every imported event would be exported again as a new message and
+// come back, forever. The package refuses such a loop with [ErrLoop]: from
+// [Export] when an import made by NewImportToBus publishes that type (or
+// one reaching it through an interface) on the bus, and from Run of such an
+// import when the bus holds a live subscription of an exporter inbox that
+// its events reach.
 //
 // # Streams
 //
@@ -67,8 +86,9 @@
 //
 // In a supervisor, children stop in reverse start order, so add them in
 // this order: the bridge, the imports, the bus and what publishes on it,
-// the exporters. Then the publishers stop first; the exporters publish what
-// is queued; each import stops pulling, hands what it pulled to its mailbox
+// the exporters; an import made by [NewImportToBus] publishes on its bus,
+// so it goes after the bus (and the bus after its subscribers). Then the
+// publishers stop first; the exporters publish what is queued; each import stops pulling, hands what it pulled to its mailbox
 // and lets the handler finish it (what is left is naked for another
 // process); the bridge closes the connection last, and only if it opened
 // it ([Connect]): a bridge made by [New] or [NewJetStream] never closes

@@ -45,6 +45,11 @@ var (
 	// when another Run of it has not returned yet.
 	ErrAlreadyRunning = errors.New("jetstream: already running")
 
+	// ErrLoop is returned by [Export] and by Run of an import made by
+	// [NewImportToBus] when one bus would both re-publish imported events
+	// and export them: every event would go round JetStream forever.
+	ErrLoop = errors.New("jetstream: imported events would be exported again")
+
 	// ErrStopped is the reason of an exported event that was accepted but
 	// could not be published before its [Exporter] stopped, and of an
 	// imported message released unhandled at shutdown.

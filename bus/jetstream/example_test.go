@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/nats-io/nuid"
+	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/bus"
 	"github.com/troupe-go/troupe/bus/jetstream"
 	"github.com/troupe-go/troupe/supervisor"
 )
@@ -65,4 +68,60 @@ func Example() {
 	// email for o-1: 42
 	// email for o-2: 7
 	// stopped: true
+}
+
+// One process exports the orders published on its bus; another imports
+// them onto its own bus, where its actors subscribe as if the orders were
+// published there. Here both "processes" share one program.
+func ExampleNewImportToBus() {
+	url, stopServer := jetstream.StartTestServer()
+	defer stopServer()
+	quiet := slog.New(slog.DiscardHandler)
+	stream := "EXAMPLE_" + nuid.Next()
+	br, err := jetstream.Connect(url, jetstream.WithStream(stream), jetstream.WithPrefix("ex."+stream), jetstream.WithLogger(quiet))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer jetstream.DeleteTestStream(url, stream)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+
+	// The API process: orders published on api go to JetStream.
+	api := bus.New()
+	x := jetstream.NewExporter("export", br)
+	if _, err := jetstream.Export[OrderCreated](api, x); err != nil {
+		fmt.Println(err)
+	}
+	wg.Go(func() { x.Run(ctx) })
+
+	// The worker process: imported orders are published on workers.
+	workers := bus.New()
+	done := make(chan struct{})
+	email := actor.New("email", func(_ context.Context, o OrderCreated) error {
+		fmt.Printf("email for %s: %d\n", o.ID, o.Total)
+		if o.ID == "o-2" {
+			close(done)
+		}
+		return nil
+	})
+	bus.Subscribe(workers, email)
+	wg.Go(func() { email.Run(ctx) })
+	im := jetstream.NewImportToBus[OrderCreated]("workers", br, workers)
+	wg.Go(func() { im.Run(ctx) })
+
+	// Exporting OrderCreated from the workers' bus would loop.
+	_, err = jetstream.Export[OrderCreated](workers, x)
+	fmt.Println("loop refused:", errors.Is(err, jetstream.ErrLoop))
+
+	bus.Publish(ctx, api, OrderCreated{ID: "o-1", Total: 42})
+	bus.Publish(ctx, api, OrderCreated{ID: "o-2", Total: 7})
+	<-done
+	cancel()
+	wg.Wait()
+	br.Close()
+	// Output:
+	// loop refused: true
+	// email for o-1: 42
+	// email for o-2: 7
 }

@@ -159,7 +159,7 @@ func (x *Exporter) Stats() ExportStats {
 // pointed-to event does not change what is published, and an encoding error
 // is the caller's), give it its Nats-Msg-Id, and queue it for the exporter.
 // It satisfies the bus's Inbox interface, so subscribing it to a bus exports
-// every event of type E published there.
+// every event of type E published there: [Export] does that.
 //
 // An Inbox is safe for concurrent use.
 type Inbox[E any] struct {
@@ -175,7 +175,9 @@ func NewInbox[E any](x *Exporter) *Inbox[E] {
 		panic("jetstream: NewInbox: nil exporter")
 	}
 	r := x.b.routeOf("NewInbox", reflect.TypeFor[E]())
-	return &Inbox[E]{x: x, r: r, name: x.Name() + "/" + r.name}
+	in := &Inbox[E]{x: x, r: r, name: x.Name() + "/" + r.name}
+	exportNames.Store(in.name, true) // for the loop check of NewImportToBus
+	return in
 }
 
 // Name returns "<exporter>/<TypeName>".

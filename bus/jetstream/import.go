@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/bus"
 	"github.com/troupe-go/troupe/internal/panics"
 )
 
@@ -60,6 +61,7 @@ type Import[E any] struct {
 	a       *actor.Actor[delivery[E]]
 	hb      heartbeat
 	running atomic.Bool
+	target  *bus.Bus // the bus of NewImportToBus, nil for a handler
 
 	acked, naked, terminated, released atomic.Uint64
 }
@@ -122,12 +124,17 @@ func (im *Import[E]) Subject() string { return im.r.subject }
 // the mailbox for the next Run and returns the actor.PanicError. It returns
 // an error matching [ErrStream] or [ErrConsumer] when the stream or
 // consumer cannot be made ready, or when the consumer ends under it (the
-// connection closed, the consumer deleted).
+// connection closed, the consumer deleted); an import made by
+// [NewImportToBus] returns an error matching [ErrLoop] when its bus exports
+// its events.
 func (im *Import[E]) Run(ctx context.Context) error {
 	if !im.running.CompareAndSwap(false, true) {
 		return fmt.Errorf("%w: import %s", ErrAlreadyRunning, im.durable)
 	}
 	defer im.running.Store(false)
+	if err := im.checkLoop(); err != nil {
+		return err
+	}
 	cons, err := im.consumer(ctx)
 	if err != nil {
 		return err
@@ -250,6 +257,10 @@ func (im *Import[E]) handle(ctx context.Context, d delivery[E]) error {
 			im.b.log.Warn("jetstream ack failed", "import", im.durable, "subject", d.msg.Subject(), "error", aerr)
 		}
 		return nil
+	}
+	if im.givesBack(err) {
+		im.release(d.msg)
+		return err
 	}
 	im.failed(d.msg, d.event, err)
 	return err
