@@ -11,6 +11,7 @@ import (
 
 	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/bus"
+	"github.com/troupe-go/troupe/bus/jetstream"
 	"github.com/troupe-go/troupe/supervisor"
 )
 
@@ -49,6 +50,11 @@ type App struct {
 	emailSup *supervisor.Supervisor
 	server   *httpServer
 	restarts atomic.Int64 // Restarted events anywhere in the tree
+
+	// nats holds the JetStream side when cfg.NATS is set.
+	nats natsParts
+	// hooks, when set before Run, sees orders placed and emailed (tests).
+	hooks hooks
 
 	// onEvent, when set before Run, sees every supervisor event (tests).
 	onEvent func(supervisor.Event)
@@ -94,18 +100,47 @@ func newApp(cfg Config, log *slog.Logger, mailer Mailer, ln net.Listener) (*App,
 	// Email is best effort: when its mailbox is full the new order's email
 	// is dropped and reported, and the order handler never waits for it.
 	// Analytics wants the freshest events: DropOldest.
-	if _, err := bus.Subscribe(a.bus, a.inventoryActor, bus.WithPolicy(bus.Block), bus.WithTimeout(cfg.BlockTimeout)); err != nil {
-		return nil, err
+	//
+	// With -nats, OrderCreated is also exported to JetStream (Block: the
+	// exporter's queue is where an order becomes durable), and email
+	// imports it from there instead of subscribing here.
+	api, workers := cfg.NATS == "" || cfg.Role != roleWorkers, cfg.NATS == "" || cfg.Role != roleAPI
+	var subs []error
+	if api {
+		subs = append(subs,
+			second(bus.Subscribe(a.bus, a.inventoryActor, bus.WithPolicy(bus.Block), bus.WithTimeout(cfg.BlockTimeout))),
+			second(bus.Subscribe[Event](a.bus, a.analyticsActor, bus.WithPolicy(bus.DropOldest))))
 	}
-	if _, err := bus.Subscribe(a.bus, a.emailActor, bus.WithPolicy(bus.DropNewest)); err != nil {
-		return nil, err
+	if cfg.NATS == "" {
+		subs = append(subs, second(bus.Subscribe(a.bus, a.emailActor, bus.WithPolicy(bus.DropNewest))))
+	} else {
+		br, err := connectNATS(cfg, log)
+		if err != nil {
+			return nil, err
+		}
+		a.nats.bridge = br
+		if api {
+			a.nats.exporter = jetstream.NewExporter("export", br, jetstream.WithDrainTimeout(cfg.DrainTimeout))
+			subs = append(subs, second(jetstream.Export[OrderCreated](a.bus, a.nats.exporter, bus.WithTimeout(cfg.BlockTimeout))))
+		}
+		if workers {
+			if a.nats.sent, err = openSentLog(cfg.Sent); err != nil {
+				br.Close()
+				return nil, err
+			}
+			a.nats.email = a.emailImport(br, a.nats.sent)
+		}
 	}
-	if _, err := bus.Subscribe[Event](a.bus, a.analyticsActor, bus.WithPolicy(bus.DropOldest)); err != nil {
+	if err := errors.Join(subs...); err != nil {
+		a.closeNATS()
 		return nil, err
 	}
 
 	a.service = NewService(a.publishOrder, a.Stats)
-	a.server = newHTTPServer(ln, a.service.Handler(), cfg.DrainTimeout)
+	a.service.idPrefix = newOrderPrefix(cfg)
+	if ln != nil {
+		a.server = newHTTPServer(ln, a.service.Handler(), cfg.DrainTimeout)
+	}
 
 	hook := func(e supervisor.Event) {
 		if e.Kind == supervisor.Restarted {
@@ -127,23 +162,59 @@ func newApp(cfg Config, log *slog.Logger, mailer Mailer, ln net.Listener) (*App,
 		supervisor.WithShutdownTimeout(shutdown),
 		supervisor.WithLogger(log),
 		supervisor.WithHook(hook))
-	for _, err := range []error{
-		a.emailSup.Add("sender", a.emailActor),
-		a.root.Add(consumerAnalytics, a.analyticsActor),
-		a.root.Add("bus", supervisor.RunnerFunc(a.closeBus)),
-		a.root.Add(consumerInventory, a.inventoryActor),
+	// Children stop in reverse order: http, email, inventory, the bus, the
+	// exporter (which publishes what the bus gave it), analytics, and the
+	// NATS connection last.
+	var adds []error
+	add := func(name string, r supervisor.Runner, opts ...supervisor.ChildOption) {
+		adds = append(adds, a.root.Add(name, r, opts...))
+	}
+	if a.nats.bridge != nil {
+		add("nats", a.nats.bridge)
+	}
+	if api {
+		add(consumerAnalytics, a.analyticsActor)
+	}
+	if a.nats.exporter != nil {
+		add("export", a.nats.exporter)
+	}
+	add("bus", supervisor.RunnerFunc(a.closeBus))
+	if api {
+		add(consumerInventory, a.inventoryActor)
+	}
+	if workers {
+		if a.nats.email != nil {
+			adds = append(adds, a.emailSup.Add("import", a.nats.email))
+		} else {
+			adds = append(adds, a.emailSup.Add("sender", a.emailActor))
+		}
 		// When email restarts too often, its supervisor gives up and the
 		// email subtree stays down; orders, inventory and analytics go on,
-		// and the emails left in its mailbox are reported at shutdown.
-		a.root.Add("email", a.emailSup, supervisor.WithRestart(supervisor.Temporary), supervisor.WithShutdown(shutdown+time.Second)),
-		a.root.Add("http", a.server),
-	} {
-		if err != nil {
-			return nil, err
-		}
+		// and the emails left in its mailbox are reported at shutdown
+		// (with -nats, they stay in JetStream for the next worker).
+		add("email", a.emailSup, supervisor.WithRestart(supervisor.Temporary), supervisor.WithShutdown(shutdown+time.Second))
+	}
+	if a.server != nil {
+		add("http", a.server)
+	}
+	if err := errors.Join(adds...); err != nil {
+		a.closeNATS()
+		return nil, err
 	}
 	return a, nil
 }
+
+// closeNATS closes what newApp opened for -nats, when it fails.
+func (a *App) closeNATS() {
+	if a.nats.bridge != nil {
+		a.nats.bridge.Close()
+	}
+	if a.nats.sent != nil {
+		a.nats.sent.Close()
+	}
+}
+
+func second[T any](_ T, err error) error { return err }
 
 // grace is how long a shutdown may take in all.
 func (a *App) grace() time.Duration { return 4*a.cfg.DrainTimeout + 10*time.Second }
@@ -153,6 +224,9 @@ func (a *App) grace() time.Duration { return 4*a.cfg.DrainTimeout + 10*time.Seco
 func (a *App) Run(ctx context.Context) error {
 	err := a.root.Run(ctx)
 	a.drainLeftovers()
+	if a.nats.sent != nil {
+		err = errors.Join(err, a.nats.sent.Close())
+	}
 	return err
 }
 
@@ -185,7 +259,11 @@ func (a *App) closeBus(ctx context.Context) error {
 // are not errors (the bus reports them as dead letters); a closed bus or a
 // Block subscription that gave up are.
 func (a *App) publishOrder(ctx context.Context, o OrderCreated) error {
-	return bus.Publish(ctx, a.bus, o)
+	err := bus.Publish(ctx, a.bus, o)
+	if err == nil && a.hooks.placed != nil {
+		a.hooks.placed(o.ID)
+	}
+	return err
 }
 
 func publisher[E any](b *bus.Bus) func(context.Context, E) error {

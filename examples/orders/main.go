@@ -8,9 +8,16 @@
 // places a few hundred orders through the real HTTP handler while the
 // simulated email provider times out and panics, shuts down gracefully and
 // prints a summary. With -serve it runs as a service until SIGINT or
-// SIGTERM.
+// SIGTERM. With -nats, OrderCreated also goes to NATS JetStream and the
+// email consumer imports it from there, durably: -role api runs the order
+// handler, inventory and analytics, -role workers only the email consumer,
+// in as many processes as wanted; a killed worker's orders are emailed by
+// the next one.
 //
 //	go run ./examples/orders
+//	go run ./examples/orders -nats nats://127.0.0.1:4222
+//	go run ./examples/orders -nats nats://127.0.0.1:4222 -role api
+//	go run ./examples/orders -nats nats://127.0.0.1:4222 -role workers -sent /tmp/sent
 //	go run ./examples/orders -serve localhost:8080
 //	curl -d '{"customer":"ada","email":"ada@example.com","items":[{"sku":"mug","qty":1}]}' localhost:8080/orders
 //	curl localhost:8080/stats
@@ -57,6 +64,11 @@ type Config struct {
 	DrainTimeout      time.Duration
 	Stock             map[string]int
 	Verbose           bool
+
+	NATS   string // NATS server URL: export OrderCreated, import email from JetStream
+	Role   string // with NATS: roleAll, roleAPI or roleWorkers
+	Stream string // with NATS: the JetStream stream
+	Sent   string // with NATS: file of the orders emailed, for idempotence across restarts
 }
 
 func defaultConfig() Config {
@@ -79,6 +91,8 @@ func defaultConfig() Config {
 		BlockTimeout:      2 * time.Second,
 		DrainTimeout:      3 * time.Second,
 		Stock:             catalog(300),
+		Role:              roleAll,
+		Stream:            "ORDERS",
 	}
 }
 
@@ -121,6 +135,10 @@ Flags:
 	fs.IntVar(&cfg.EmailRestarts, "email-restarts", cfg.EmailRestarts, "restarts of email within -email-window before its supervisor gives up")
 	fs.DurationVar(&cfg.EmailWindow, "email-window", cfg.EmailWindow, "window of -email-restarts")
 	fs.DurationVar(&cfg.DrainTimeout, "drain", cfg.DrainTimeout, "how long each actor may drain its mailbox at shutdown")
+	fs.StringVar(&cfg.NATS, "nats", "", "NATS `url` (e.g. nats://127.0.0.1:4222): OrderCreated goes through JetStream to a durable email consumer")
+	fs.StringVar(&cfg.Role, "role", cfg.Role, "with -nats: `all` runs everything; api the order handler, inventory and analytics; workers only the email consumer, until a signal")
+	fs.StringVar(&cfg.Stream, "stream", cfg.Stream, "with -nats: JetStream stream `name` (subjects <name lowercased>.>)")
+	fs.StringVar(&cfg.Sent, "sent", "", "with -nats: `file` recording the orders emailed, so that a restarted worker never emails one twice")
 	fs.BoolVar(&cfg.Verbose, "v", false, "log at level Debug (every analytics event, every dropped event) and with panic stacks")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -141,6 +159,8 @@ Flags:
 		{cfg.EmailMailbox >= 1, "-email-mailbox must be at least 1"},
 		{cfg.EmailRestarts >= 0 && cfg.EmailWindow > 0, "-email-restarts must not be negative and -email-window must be positive"},
 		{cfg.EmailLatency >= 0 && cfg.EmailTimeout >= 0 && cfg.EmailBackoff >= 0 && cfg.DrainTimeout >= 0, "durations must not be negative"},
+		{cfg.Role == roleAll || cfg.Role == roleAPI || cfg.Role == roleWorkers, "-role must be all, api or workers"},
+		{cfg.NATS != "" || cfg.Role == roleAll && cfg.Sent == "", "-role and -sent need -nats"},
 	} {
 		if !c.ok {
 			return cfg, errors.New(c.what)
@@ -163,26 +183,37 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	log := newLogger(stderr, cfg.Verbose)
 
+	// A worker process serves HTTP (GET /stats) only when asked to.
+	workersOnly := cfg.NATS != "" && cfg.Role == roleWorkers
 	addr := cfg.Serve
 	if addr == "" {
 		addr = "127.0.0.1:0" // the demo: a port chosen by the OS
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		fmt.Fprintln(stderr, "orders:", err)
-		return 1
+	var ln net.Listener
+	if !workersOnly || cfg.Serve != "" {
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			fmt.Fprintln(stderr, "orders:", err)
+			return 1
+		}
 	}
 	app, err := newApp(cfg, log, nil, ln)
 	if err != nil {
-		ln.Close()
+		if ln != nil {
+			ln.Close()
+		}
 		fmt.Fprintln(stderr, "orders:", err)
 		return 1
 	}
+	app.hooks = hooksFrom(ctx)
 
 	start := time.Now()
 	var load *loadResult
-	if cfg.Serve != "" {
-		log.Info("serving; stop with Ctrl-C", "addr", "http://"+app.server.Addr(), "try", "POST /orders, GET /stats")
+	if workersOnly || cfg.Serve != "" {
+		if app.server != nil {
+			log.Info("serving; stop with Ctrl-C", "addr", "http://"+app.server.Addr(), "try", "POST /orders, GET /stats")
+		} else {
+			log.Info("email worker consuming from JetStream; stop with Ctrl-C", "stream", cfg.Stream, "consumer", emailDurable)
+		}
 		err = supervisor.RunUntilSignal(ctx, app, app.grace())
 	} else {
 		// The demo: place the orders, then stop the service as a signal
@@ -203,6 +234,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 		}()
 		load = placeOrders(loadCtx, "http://"+app.server.Addr(), cfg)
+		if cfg.NATS != "" && cfg.Role == roleAll {
+			// Email goes the long way round, through JetStream: let it
+			// catch up before stopping (what it does not finish stays in
+			// the stream for the next run).
+			wctx, cancel := context.WithTimeout(loadCtx, app.grace())
+			if err := app.ledger.Wait(wctx, consumerEmail, len(load.Accepted)); err != nil {
+				log.Warn("stopping before every email was sent", "error", err)
+			}
+			cancel()
+		}
 		stopLoad()
 		stop()
 		<-finished

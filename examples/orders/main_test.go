@@ -427,6 +427,8 @@ func TestRunFlags(t *testing.T) {
 		{[]string{"-orders", "x"}, 2, "invalid value"},
 		{[]string{"-email-failure-rate", "0.9", "-email-panic-rate", "0.2"}, 2, "probabilities"},
 		{[]string{"extra"}, 2, "unexpected arguments"},
+		{[]string{"-nats", "nats://127.0.0.1:1", "-role", "cook"}, 2, "-role must be"},
+		{[]string{"-role", "workers"}, 2, "need -nats"},
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := run(context.Background(), tc.args, &stdout, &stderr); code != tc.code || !strings.Contains(stderr.String(), tc.says) {

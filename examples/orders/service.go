@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,8 +26,9 @@ type Service struct {
 	publish func(context.Context, OrderCreated) error
 	stats   func() Stats
 
-	seq     atomic.Uint64
-	latency Latencies // of POST /orders, whatever the answer
+	seq      atomic.Uint64
+	idPrefix string    // of the order IDs; "ord-" when empty
+	latency  Latencies // of POST /orders, whatever the answer
 
 	placed      atomic.Uint64 // published: answered 201
 	badRequests atomic.Uint64 // answered 400 or 413
@@ -50,7 +52,7 @@ func (s *Service) Place(ctx context.Context, req OrderRequest) (OrderCreated, er
 		return OrderCreated{}, err
 	}
 	o := OrderCreated{
-		ID:       fmt.Sprintf("ord-%06d", s.seq.Add(1)),
+		ID:       fmt.Sprintf("%s%06d", cmp.Or(s.idPrefix, "ord-"), s.seq.Add(1)),
 		Customer: req.Customer,
 		Email:    req.Email,
 		Items:    slices.Clone(req.Items), // the caller keeps its slice

@@ -18,6 +18,20 @@ type Stats struct {
 	Inventory     InventoryStats      `json:"inventory"`
 	Analytics     map[string]int      `json:"analytics"` // events seen, by kind
 	DeadLetters   []DeadLetterCount   `json:"dead_letters"`
+	NATS          *NATSStats          `json:"nats,omitempty"` // with -nats
+}
+
+// NATSStats counts what crossed JetStream (-nats).
+type NATSStats struct {
+	Stream       string `json:"stream"`
+	Role         string `json:"role"`
+	Exported     uint64 `json:"exported"`      // orders JetStream acknowledged
+	ExportFailed uint64 `json:"export_failed"` // orders given up after the last attempt
+	Acked        uint64 `json:"email_acked"`   // orders acked by the email import
+	Redelivered  uint64 `json:"email_redelivered"`
+	Dead         uint64 `json:"email_dead"`
+	Released     uint64 `json:"email_released"` // given back unhandled at shutdown
+	Skipped      uint64 `json:"email_skipped"`  // delivered again, already emailed
 }
 
 // OrderStats counts the answers of the order handler.
@@ -98,7 +112,23 @@ func (a *App) Stats() Stats {
 	if p := a.provider; p != nil {
 		st.Email.ProviderCalls, st.Email.Timeouts, st.Email.Panics = p.calls.Load(), p.timeouts.Load(), p.panics.Load()
 	}
-	st.Actors = append(st.Actors, actorStats(a.emailActor.Stats()), actorStats(a.inventoryActor.Stats()), actorStats(a.analyticsActor.Stats()))
+	email := a.emailActor.Stats()
+	if a.nats.email != nil {
+		email = a.nats.email.Stats().Actor
+	}
+	st.Actors = append(st.Actors, actorStats(email), actorStats(a.inventoryActor.Stats()), actorStats(a.analyticsActor.Stats()))
+	if a.nats.bridge != nil {
+		st.NATS = &NATSStats{Stream: a.nats.bridge.Stream(), Role: a.cfg.Role}
+		if x := a.nats.exporter; x != nil {
+			xs := x.Stats()
+			st.NATS.Exported, st.NATS.ExportFailed = xs.Published, xs.Failed
+		}
+		if im := a.nats.email; im != nil {
+			is := im.Stats()
+			st.NATS.Acked, st.NATS.Redelivered, st.NATS.Dead, st.NATS.Released = is.Acked, is.Naked, is.Terminated, is.Released
+			st.NATS.Skipped = a.nats.skipped()
+		}
+	}
 	for _, s := range a.bus.Stats() {
 		st.Subscriptions = append(st.Subscriptions, SubscriptionStats{
 			Name:      s.Name,

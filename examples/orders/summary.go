@@ -60,6 +60,18 @@ func printSummary(w io.Writer, a *App, load *loadResult, took time.Duration) {
 	row("SUPERVISION", "", "")
 	row("  actor restarts", st.Restarts, restarted(st.Supervisor))
 
+	if n := st.NATS; n != nil {
+		row("JETSTREAM", "", fmt.Sprintf("stream %s, role %s", n.Stream, n.Role))
+		if a.nats.exporter != nil {
+			row("  exported", n.Exported, fmt.Sprintf("OrderCreated acknowledged by JetStream (%d given up)", n.ExportFailed))
+		}
+		if a.nats.email != nil {
+			row("  email acked", n.Acked, fmt.Sprintf("acked after the handler returned nil; %d skipped: already emailed", n.Skipped))
+			row("  redelivered", n.Redelivered, fmt.Sprintf("naked with backoff after a failure; %d dead after the last delivery", n.Dead))
+			row("  released", n.Released, "pulled, given back unhandled when the import restarted or stopped")
+		}
+	}
+
 	row("DEAD LETTERS", deadTotal(st.DeadLetters), "accepted, never handled, and reported with the reason")
 	for _, d := range st.DeadLetters {
 		row("  "+d.Where, d.Count, d.Reason)
@@ -76,6 +88,10 @@ func printSummary(w io.Writer, a *App, load *loadResult, took time.Duration) {
 	if load != nil {
 		row("ACCOUNTING", "", "each accepted order, at each consumer: handled, or a dead letter")
 		for _, c := range consumers {
+			if c == consumerEmail && a.nats.bridge != nil && a.nats.email == nil {
+				row("  "+c, len(load.Accepted), "exported to JetStream: the workers (-role workers) email them")
+				continue
+			}
 			acc := a.ledger.Account(c, load.Accepted)
 			verdict := "every order accounted for"
 			if acc.Missing > 0 || acc.Twice > 0 {
