@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"runtime/pprof"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -44,13 +43,8 @@ type Actor[M any] struct {
 	// asks is set when M is a Request, whose handler must reply.
 	asks bool
 
-	// state is read on every send; it changes under mu, and so does stop.
-	state atomic.Int32
-	mu    sync.Mutex
-	// stop is closed when a Run's context ends, waking senders waiting for
-	// room; the next Run makes a new one.
-	stop       atomic.Pointer[chan struct{}]
-	stopClosed bool
+	// gate holds the Run state, read on every send.
+	gate
 
 	// pending is a message whose handler panicked and that is to be retried
 	// first thing in the next Run. Only the running goroutine touches it, and
@@ -87,8 +81,7 @@ func New[M any](name string, h Handler[M], opts ...Option) *Actor[M] {
 	a.mbox = make(chan M, a.cfg.mailbox)
 	_, a.asks = any(*new(M)).(abandoner)
 	a.wait.init(a.cfg.mailbox)
-	stop := make(chan struct{})
-	a.stop.Store(&stop)
+	a.gate.init()
 	return a
 }
 
@@ -138,37 +131,6 @@ func (a *Actor[M]) Run(ctx context.Context) (err error) {
 		a.shutdown(hctx)
 	})
 	return err
-}
-
-// start moves the actor to running unless it is running already.
-func (a *Actor[M]) start() bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	switch a.state.Load() {
-	case idle:
-	case stopped:
-		if a.stopClosed {
-			stop := make(chan struct{})
-			a.stop.Store(&stop)
-			a.stopClosed = false
-		}
-	default:
-		return false
-	}
-	a.state.Store(running)
-	return true
-}
-
-// refuse makes sends fail from now on and wakes the senders waiting for room.
-func (a *Actor[M]) refuse() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.state.Load() != running {
-		return
-	}
-	a.state.Store(draining)
-	close(*a.stop.Load())
-	a.stopClosed = true
 }
 
 // selfKey marks the context a handler is called with, so that Send can tell
@@ -332,27 +294,38 @@ func (a *Actor[M]) reject(reason error) {
 
 func (a *Actor[M]) deadLetter(m M, reason error, attempts int) {
 	a.dead.Add(1)
-	dl := DeadLetter{Actor: a.name, Msg: m, Reason: reason, Attempts: attempts}
-	if n, ok := dl.Msg.(abandoner); ok {
-		n.abandon(reason)
-	}
-	if a.cfg.onDeadLetter != nil {
-		a.cfg.onDeadLetter(dl)
-		return
-	}
-	a.cfg.log().Warn("actor dead letter", "actor", a.name, "reason", reason, "attempts", attempts)
+	a.cfg.deadLetter(a.name, m, reason, attempts)
 }
 
 func (a *Actor[M]) reportError(ctx context.Context, m M, err error) {
-	var msg any = m
+	a.cfg.reportError(ctx, a.name, m, err)
+}
+
+// deadLetter reports msg, accepted by the actor or pool called name, as a
+// dead letter: to a waiting [Ask], then to the hook or the log.
+func (c *config) deadLetter(name string, msg any, reason error, attempts int) {
+	dl := DeadLetter{Actor: name, Msg: msg, Reason: reason, Attempts: attempts}
+	if n, ok := dl.Msg.(abandoner); ok {
+		n.abandon(reason)
+	}
+	if c.onDeadLetter != nil {
+		c.onDeadLetter(dl)
+		return
+	}
+	c.log().Warn("actor dead letter", "actor", name, "reason", reason, "attempts", attempts)
+}
+
+// reportError reports the error a handler returned for msg: to a waiting
+// [Ask], then to the hook or the log.
+func (c *config) reportError(ctx context.Context, name string, msg any, err error) {
 	if n, ok := msg.(abandoner); ok {
 		n.abandon(err)
 	}
-	if a.cfg.onError != nil {
-		a.cfg.onError(ctx, a.name, msg, err)
+	if c.onError != nil {
+		c.onError(ctx, name, msg, err)
 		return
 	}
-	a.cfg.log().ErrorContext(ctx, "actor handler failed", "actor", a.name, "error", err)
+	c.log().ErrorContext(ctx, "actor handler failed", "actor", name, "error", err)
 }
 
 // abandoner is implemented by messages that someone waits on (see [Ask]):

@@ -3,6 +3,7 @@ package actor
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"time"
 )
@@ -11,6 +12,12 @@ import (
 const (
 	DefaultMailboxSize  = 256
 	DefaultDrainTimeout = 2 * time.Second
+	// DefaultWorkerRestarts and DefaultWorkerWindow: a [Pool] whose workers
+	// panic more than 5 times within 10 seconds ends its Run (see
+	// [WithWorkerRestarts]); the same numbers as a supervisor's default
+	// intensity.
+	DefaultWorkerRestarts = 5
+	DefaultWorkerWindow   = 10 * time.Second
 )
 
 // An Option configures an [Actor] (or a [Pool]) at construction.
@@ -23,10 +30,19 @@ type config struct {
 	onDeadLetter func(DeadLetter)
 	drainTimeout time.Duration
 	maxRetries   int
+	// Pools only.
+	key            any // func(M) uint64 for the pool's M
+	workerRestarts int
+	workerWindow   time.Duration
 }
 
 func newConfig(opts []Option) config {
-	c := config{mailbox: DefaultMailboxSize, drainTimeout: DefaultDrainTimeout}
+	c := config{
+		mailbox:        DefaultMailboxSize,
+		drainTimeout:   DefaultDrainTimeout,
+		workerRestarts: DefaultWorkerRestarts,
+		workerWindow:   DefaultWorkerWindow,
+	}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -103,3 +119,50 @@ func WithMaxRetries(n int) Option {
 	}
 	return func(c *config) { c.maxRetries = n }
 }
+
+// WithWorkerRestarts sets how many worker panics a [Pool] absorbs. A worker
+// that panics is restarted at once inside the pool while the others go on;
+// but when more than maxRestarts panics happen within window, the pool's Run
+// stops its workers and returns the last [*PanicError], so that the pool's
+// supervisor counts the failure against its own intensity like any child's.
+// The default is [DefaultWorkerRestarts] within [DefaultWorkerWindow];
+// maxRestarts 0 ends Run at the first panic, as an [Actor] does. An Actor
+// ignores this option. It panics if maxRestarts < 0 or window <= 0.
+func WithWorkerRestarts(maxRestarts int, window time.Duration) Option {
+	if maxRestarts < 0 {
+		panic(fmt.Sprintf("actor: WithWorkerRestarts: negative maxRestarts %d", maxRestarts))
+	}
+	if window <= 0 {
+		panic(fmt.Sprintf("actor: WithWorkerRestarts: window %v is not positive", window))
+	}
+	return func(c *config) { c.workerRestarts, c.workerWindow = maxRestarts, window }
+}
+
+// KeyBy makes a [Pool] keep per-key order: messages for which key returns the
+// same value are handled by the same worker, one at a time, in the order they
+// were accepted, while messages of different keys run in parallel. The type
+// parameter must be the pool's message type; [NewPool] panics otherwise. An
+// [Actor], which handles everything in order, ignores this option. It panics
+// if key is nil.
+//
+// The key is reduced modulo the number of workers, so keys need not be
+// uniformly distributed hashes, only spread over their low bits' residues;
+// use [KeyByString] for string keys.
+func KeyBy[M any](key func(M) uint64) Option {
+	if key == nil {
+		panic("actor: KeyBy: nil key func")
+	}
+	return func(c *config) { c.key = key }
+}
+
+// KeyByString is [KeyBy] for string keys, hashed with [maphash.String],
+// which does not allocate. It panics if key is nil.
+func KeyByString[M any](key func(M) string) Option {
+	if key == nil {
+		panic("actor: KeyByString: nil key func")
+	}
+	return KeyBy(func(m M) uint64 { return maphash.String(keySeed, key(m)) })
+}
+
+// keySeed seeds the hash of string keys for the life of the process.
+var keySeed = maphash.MakeSeed()

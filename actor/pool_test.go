@@ -1,0 +1,647 @@
+package actor_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/troupe-go/troupe/actor"
+)
+
+// runPool starts p.Run in a goroutine and returns a function that cancels it
+// and returns Run's error.
+func runPool[M any](t *testing.T, p *actor.Pool[M]) (stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- p.Run(ctx) }()
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			err = <-errc
+		})
+		return err
+	}
+	t.Cleanup(func() { _ = stop() })
+	return stop
+}
+
+// waitFor yields until cond holds; the test's deadline bounds it.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for !cond() {
+		if t.Context().Err() != nil {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		runtime.Gosched()
+	}
+}
+
+// gauge records how many handlers run at once and the most it has seen.
+type gauge struct{ now, peak atomic.Int64 }
+
+func (g *gauge) enter() {
+	n := g.now.Add(1)
+	for {
+		p := g.peak.Load()
+		if n <= p || g.peak.CompareAndSwap(p, n) {
+			return
+		}
+	}
+}
+
+func (g *gauge) leave() { g.now.Add(-1) }
+
+func TestPoolNeverExceedsWorkers(t *testing.T) {
+	const workers, n = 3, 40
+	var g gauge
+	entered := make(chan int, n)
+	release := make(chan struct{}, n)
+	done := make(chan struct{})
+	var handled atomic.Int64
+	p := actor.NewPool("bounded", workers, func(_ context.Context, i int) error {
+		g.enter()
+		entered <- i
+		<-release
+		g.leave()
+		if handled.Add(1) == n {
+			close(done)
+		}
+		return nil
+	}, actor.WithMailbox(n))
+	for i := range n {
+		if err := p.TrySend(i); err != nil {
+			t.Fatalf("TrySend(%d) = %v", i, err)
+		}
+	}
+	runPool(t, p)
+	for range workers {
+		<-entered
+	}
+	if s := p.Stats(); s.Busy != workers || s.Workers != workers || len(s.PerWorker) != workers {
+		t.Errorf("got busy %d, workers %d, live %d; want %d each", s.Busy, s.Workers, len(s.PerWorker), workers)
+	}
+	for range n {
+		release <- struct{}{}
+	}
+	<-done
+	if got := g.peak.Load(); got != workers {
+		t.Errorf("got at most %d handlers at once; want %d", got, workers)
+	}
+}
+
+func TestPoolPanickingWorkerDoesNotStopOthers(t *testing.T) {
+	var dls deadLetters
+	entered := make(chan struct{})
+	release := make(chan struct{})
+	got := make(chan int, 16)
+	p := actor.NewPool("fragile", 2, func(_ context.Context, i int) error {
+		switch i {
+		case 0:
+			close(entered)
+			<-release
+		case 1:
+			panic("boom")
+		default:
+			got <- i
+		}
+		return nil
+	}, actor.WithDeadLetterHook(dls.hook), actor.WithLogger(discard))
+	stop := runPool(t, p)
+	ctx := context.Background()
+	if err := p.Send(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	<-entered // one worker is held; the other must do the rest
+	for i := 1; i <= 10; i++ {
+		if err := p.Send(ctx, i); err != nil {
+			t.Fatalf("Send(%d) = %v", i, err)
+		}
+	}
+	for range 9 {
+		<-got
+	}
+	close(release)
+	if err := stop(); err != nil {
+		t.Fatalf("Run = %v; want nil", err)
+	}
+	list := dls.get()
+	if len(list) != 1 || list[0].Msg != 1 || !errors.Is(list[0].Reason, actor.ErrPanicked) {
+		t.Fatalf("got dead letters %+v; want message 1 with ErrPanicked", list)
+	}
+	var perr *actor.PanicError
+	if !errors.As(list[0].Reason, &perr) || perr.Value != "boom" {
+		t.Errorf("got reason %v; want it to wrap the *PanicError", list[0].Reason)
+	}
+	if s := p.Stats(); s.Handled != 10 || s.Panics != 1 || s.DeadLetters != 1 {
+		t.Errorf("got handled %d, panics %d, dead %d; want 10, 1, 1", s.Handled, s.Panics, s.DeadLetters)
+	}
+}
+
+func TestPoolRetriesThenDeadLetters(t *testing.T) {
+	var dls deadLetters
+	var calls atomic.Int64
+	p := actor.NewPool("retry", 2, func(_ context.Context, i int) error {
+		if i == 7 {
+			calls.Add(1)
+			panic("poison")
+		}
+		return nil
+	}, actor.WithMaxRetries(2), actor.WithDeadLetterHook(dls.hook), actor.WithLogger(discard))
+	for i := range 10 {
+		_ = p.TrySend(i)
+	}
+	stop := runPool(t, p)
+	waitFor(t, "all messages", func() bool { s := p.Stats(); return s.Handled+s.DeadLetters == 10 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if got := calls.Load(); got != 3 {
+		t.Errorf("got %d calls with the poison message; want 3", got)
+	}
+	if list := dls.get(); len(list) != 1 || list[0].Attempts != 3 {
+		t.Errorf("got dead letters %+v; want one after 3 attempts", list)
+	}
+}
+
+func TestPoolTooManyPanicsEndRunAndKeepQueue(t *testing.T) {
+	var dls deadLetters
+	var handled sync.Map
+	p := actor.NewPool("escalate", 1, func(_ context.Context, i int) error {
+		if i < 3 {
+			panic(fmt.Sprint("bad ", i))
+		}
+		handled.Store(i, true)
+		return nil
+	}, actor.WithWorkerRestarts(2, time.Hour), actor.WithDeadLetterHook(dls.hook), actor.WithLogger(discard))
+	for i := range 5 {
+		_ = p.TrySend(i)
+	}
+	err := p.Run(context.Background())
+	var perr *actor.PanicError
+	if !errors.As(err, &perr) || perr.Value != "bad 2" {
+		t.Fatalf("Run = %v; want the third panic", err)
+	}
+	if s := p.Stats(); s.Panics != 3 || s.DeadLetters != 3 || s.Queued != 2 || s.Running {
+		t.Fatalf("got panics %d, dead %d, queued %d, running %v; want 3, 3, 2, false", s.Panics, s.DeadLetters, s.Queued, s.Running)
+	}
+	if err := p.TrySend(5); err != nil {
+		t.Fatalf("TrySend between Runs = %v; want nil", err)
+	}
+	stop := runPool(t, p)
+	waitFor(t, "the queue kept across the crash", func() bool { return p.Stats().Handled == 3 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 3; i <= 5; i++ {
+		if _, ok := handled.Load(i); !ok {
+			t.Errorf("message %d not handled", i)
+		}
+	}
+}
+
+// kv is a keyed message: seq counts up per key.
+type kv struct {
+	key uint64
+	seq int
+}
+
+func TestPoolKeyedOrder(t *testing.T) {
+	const keys, perKey = 64, 150
+	last := make([]int, keys) // per key; only its worker touches it
+	for i := range last {
+		last[i] = -1
+	}
+	var bad, handled atomic.Int64
+	done := make(chan struct{})
+	p := actor.NewPool("keyed", 4, func(_ context.Context, m kv) error {
+		if m.seq != last[m.key]+1 {
+			bad.Add(1)
+		}
+		last[m.key] = m.seq
+		if handled.Add(1) == keys*perKey {
+			close(done)
+		}
+		return nil
+	}, actor.KeyBy(func(m kv) uint64 { return m.key }), actor.WithMailbox(32))
+	stop := runPool(t, p)
+	ctx := context.Background()
+	for seq := range perKey {
+		for k := range keys {
+			if err := p.Send(ctx, kv{uint64(k), seq}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Resize under load: the keys map to other workers afterwards.
+		switch seq {
+		case 40:
+			p.SetWorkers(7)
+		case 90:
+			p.SetWorkers(2)
+		}
+	}
+	<-done
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if n := bad.Load(); n != 0 {
+		t.Errorf("got %d messages out of their key's order; want 0", n)
+	}
+	s := p.Stats()
+	if s.Handled != keys*perKey || s.Workers != 2 {
+		t.Errorf("got handled %d, workers %d; want %d, 2", s.Handled, s.Workers, keys*perKey)
+	}
+}
+
+func TestPoolResizeUnderLoadLosesNothing(t *testing.T) {
+	for _, keyed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("keyed=%v", keyed), func(t *testing.T) {
+			const senders, perSender = 4, 1500
+			var handled, dead, accepted atomic.Int64
+			var g gauge
+			opts := []actor.Option{
+				actor.WithMailbox(16),
+				actor.WithDeadLetterHook(func(actor.DeadLetter) { dead.Add(1) }),
+			}
+			if keyed {
+				opts = append(opts, actor.KeyBy(func(i int) uint64 { return uint64(i) }))
+			}
+			p := actor.NewPool("resize", 2, func(_ context.Context, i int) error {
+				g.enter()
+				runtime.Gosched()
+				g.leave()
+				handled.Add(1)
+				return nil
+			}, opts...)
+			stop := runPool(t, p)
+			var wg sync.WaitGroup
+			for s := range senders {
+				wg.Go(func() {
+					for i := range perSender {
+						if err := p.Send(context.Background(), s*perSender+i); err == nil {
+							accepted.Add(1)
+						}
+					}
+				})
+			}
+			for _, n := range []int{5, 1, 4, 2, 6, 3, 1, 3} {
+				p.SetWorkers(n)
+				waitFor(t, "some progress", func() bool { return handled.Load() < accepted.Load() || accepted.Load() == senders*perSender })
+			}
+			wg.Wait()
+			if err := stop(); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := handled.Load()+dead.Load(), accepted.Load(); got != want || want != senders*perSender {
+				t.Errorf("got %d handled + %d dead = %d; want %d accepted (%d sent)", handled.Load(), dead.Load(), got, want, senders*perSender)
+			}
+			s := p.Stats()
+			if s.Handled != uint64(handled.Load()) || s.DeadLetters != uint64(dead.Load()) || len(s.PerWorker) != 0 {
+				t.Errorf("got stats %+v; want handled %d, dead %d, no live workers", s, handled.Load(), dead.Load())
+			}
+			if peak := g.peak.Load(); peak > 6 {
+				t.Errorf("got %d handlers at once; want at most 6", peak)
+			}
+		})
+	}
+}
+
+func TestPoolShrinkBoundsConcurrency(t *testing.T) {
+	var g gauge
+	first := make(chan struct{}, 3)
+	hold := make(chan struct{})
+	entered := make(chan struct{}, 100)
+	release := make(chan struct{}, 100)
+	p := actor.NewPool("shrink", 3, func(_ context.Context, i int) error {
+		g.enter()
+		defer g.leave()
+		if i < 3 {
+			first <- struct{}{}
+			<-hold
+			return nil
+		}
+		entered <- struct{}{}
+		<-release
+		return nil
+	}, actor.WithMailbox(100))
+	for i := range 60 {
+		_ = p.TrySend(i)
+	}
+	runPool(t, p)
+	for range 3 {
+		<-first
+	}
+	p.SetWorkers(1)
+	waitFor(t, "two workers retiring", func() bool {
+		n := 0
+		for _, w := range p.Stats().PerWorker {
+			if w.Retiring {
+				n++
+			}
+		}
+		return n == 2
+	})
+	// The in-flight messages finish; the retiring workers take no more.
+	close(hold)
+	waitFor(t, "one worker", func() bool { return len(p.Stats().PerWorker) == 1 })
+	g.peak.Store(0)
+	for range 57 {
+		<-entered
+		release <- struct{}{}
+	}
+	waitFor(t, "all handled", func() bool { return p.Stats().Handled == 60 })
+	if got := g.peak.Load(); got != 1 {
+		t.Errorf("got %d handlers at once after shrinking to 1; want 1", got)
+	}
+}
+
+func TestPoolDrainsOnCancel(t *testing.T) {
+	for _, keyed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("keyed=%v", keyed), func(t *testing.T) {
+			entered := make(chan struct{}, 2)
+			release := make(chan struct{})
+			var handled atomic.Int64
+			opts := []actor.Option{actor.WithLogger(discard)}
+			if keyed {
+				opts = append(opts, actor.KeyBy(func(i int) uint64 { return uint64(i) }))
+			}
+			p := actor.NewPool("drain", 2, func(_ context.Context, i int) error {
+				if i < 2 {
+					entered <- struct{}{}
+					<-release
+				}
+				handled.Add(1)
+				return nil
+			}, opts...)
+			stop := runPool(t, p)
+			_ = p.TrySend(0)
+			_ = p.TrySend(1)
+			<-entered
+			<-entered
+			for i := 2; i < 12; i++ {
+				if err := p.TrySend(i); err != nil {
+					t.Fatal(err)
+				}
+			}
+			errc := make(chan error, 1)
+			go func() { errc <- stop() }()
+			waitFor(t, "sends refused", func() bool { return !p.Stats().Running })
+			if err := p.TrySend(99); !errors.Is(err, actor.ErrStopped) {
+				t.Errorf("TrySend while draining = %v; want ErrStopped", err)
+			}
+			close(release)
+			if err := <-errc; err != nil {
+				t.Fatal(err)
+			}
+			if s := p.Stats(); handled.Load() != 12 || s.Handled != 12 || s.DeadLetters != 0 || s.Queued != 0 {
+				t.Errorf("got handled %d (stats %d), dead %d, queued %d; want 12, 12, 0, 0", handled.Load(), s.Handled, s.DeadLetters, s.Queued)
+			}
+		})
+	}
+}
+
+func TestPoolDrainTimeoutDeadLetters(t *testing.T) {
+	for _, keyed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("keyed=%v", keyed), func(t *testing.T) {
+			var dls deadLetters
+			entered := make(chan struct{}, 2)
+			release := make(chan struct{})
+			opts := []actor.Option{actor.WithDrainTimeout(0), actor.WithDeadLetterHook(dls.hook)}
+			if keyed {
+				opts = append(opts, actor.KeyBy(func(i int) uint64 { return uint64(i) }))
+			}
+			p := actor.NewPool("timeout", 2, func(_ context.Context, i int) error {
+				if i < 2 {
+					entered <- struct{}{}
+					<-release
+				}
+				return nil
+			}, opts...)
+			stop := runPool(t, p)
+			_ = p.TrySend(0)
+			_ = p.TrySend(1)
+			<-entered
+			<-entered
+			for i := 2; i < 7; i++ {
+				_ = p.TrySend(i)
+			}
+			errc := make(chan error, 1)
+			go func() { errc <- stop() }()
+			waitFor(t, "sends refused", func() bool { return !p.Stats().Running })
+			if err := p.TrySend(99); !errors.Is(err, actor.ErrStopped) {
+				t.Errorf("TrySend while draining = %v; want ErrStopped", err)
+			}
+			close(release)
+			if err := <-errc; err != nil {
+				t.Fatal(err)
+			}
+			list := dls.get()
+			if len(list) != 5 {
+				t.Fatalf("got %d dead letters; want 5", len(list))
+			}
+			for _, dl := range list {
+				if !errors.Is(dl.Reason, actor.ErrDrainTimeout) || dl.Actor != "timeout" {
+					t.Errorf("got dead letter %+v; want ErrDrainTimeout from timeout", dl)
+				}
+			}
+			if s := p.Stats(); s.Handled != 2 || s.DeadLetters != 5 {
+				t.Errorf("got handled %d, dead %d; want 2, 5", s.Handled, s.DeadLetters)
+			}
+		})
+	}
+}
+
+func TestPoolStats(t *testing.T) {
+	hold := make(chan struct{})
+	entered := make(chan struct{}, 2)
+	p := actor.NewPool("stats", 2, func(_ context.Context, i int) error {
+		switch {
+		case i < 0:
+			entered <- struct{}{}
+			<-hold
+		case i%3 == 0:
+			return errors.New("bad")
+		}
+		return nil
+	}, actor.WithMailbox(16), actor.WithLogger(discard))
+	if s := p.Stats(); s.Name != "stats" || s.Capacity != 16 || s.Workers != 2 || s.Running || len(s.PerWorker) != 0 {
+		t.Fatalf("before Run got %+v", s)
+	}
+	for i := range 9 {
+		if err := p.TrySend(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop := runPool(t, p)
+	waitFor(t, "9 messages", func() bool { s := p.Stats(); return s.Handled+s.Failed == 9 })
+	_ = p.TrySend(-1)
+	_ = p.TrySend(-2)
+	<-entered
+	<-entered
+	_ = p.TrySend(100)
+	s := p.Stats()
+	if s.Handled != 6 || s.Failed != 3 || s.Busy != 2 || s.Queued != 1 || p.Len() != 1 || p.Cap() != 16 || !s.Running {
+		t.Errorf("got %+v; want handled 6, failed 3, busy 2, queued 1, running", s)
+	}
+	var h, f uint64
+	for _, w := range s.PerWorker {
+		h += w.Handled
+		f += w.Failed
+		if !w.Busy {
+			t.Errorf("worker %d not busy", w.ID)
+		}
+	}
+	if h != s.Handled || f != s.Failed {
+		t.Errorf("per worker sums %d, %d; want %d, %d", h, f, s.Handled, s.Failed)
+	}
+	close(hold)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if s := p.Stats(); s.Handled != 9 || s.Failed != 3 || s.Busy != 0 || s.Running || len(s.PerWorker) != 0 {
+		t.Errorf("after stop got %+v; want handled 9, failed 3, nothing live", s)
+	}
+}
+
+func TestPoolAskDisplaceDeadlockLabels(t *testing.T) {
+	type req = actor.Request[int, string]
+	var label atomic.Value
+	p := actor.NewPool("ask", 1, func(ctx context.Context, r req) error {
+		name, _ := pprof.Label(ctx, "troupe.actor")
+		label.Store(name)
+		if r.Msg == 0 {
+			return nil // no reply: Ask gets ErrNoReply
+		}
+		r.Reply(strings.Repeat("x", r.Msg), nil)
+		return nil
+	}, actor.WithMailbox(1))
+	runPool(t, p)
+	got, err := actor.Ask[int, string](context.Background(), p, 3)
+	if got != "xxx" || err != nil {
+		t.Errorf("Ask = %q, %v; want xxx, nil", got, err)
+	}
+	if _, err := actor.Ask[int, string](context.Background(), p, 0); !errors.Is(err, actor.ErrNoReply) {
+		t.Errorf("Ask without reply = %v; want ErrNoReply", err)
+	}
+	if got := label.Load(); got != "ask" {
+		t.Errorf("got pprof label %v; want ask", got)
+	}
+
+	t.Run("deadlock", func(t *testing.T) {
+		errc := make(chan error, 1)
+		var self *actor.Pool[int]
+		self = actor.NewPool("self", 1, func(ctx context.Context, i int) error {
+			if i == 0 {
+				_ = self.TrySend(1)
+				errc <- self.Send(ctx, 2)
+			}
+			return nil
+		}, actor.WithMailbox(1))
+		runPool(t, self)
+		_ = self.TrySend(0)
+		if err := <-errc; !errors.Is(err, actor.ErrWouldDeadlock) {
+			t.Errorf("self Send = %v; want ErrWouldDeadlock", err)
+		}
+	})
+
+	t.Run("displace", func(t *testing.T) {
+		d := actor.NewPool("displace", 2, func(context.Context, int) error { return nil }, actor.WithMailbox(2))
+		_ = d.TrySend(1)
+		_ = d.TrySend(2)
+		old, evicted, err := d.Displace(3)
+		if old != 1 || !evicted || err != nil {
+			t.Errorf("Displace = %d, %v, %v; want 1, true, nil", old, evicted, err)
+		}
+		if s := d.Stats(); s.Evicted != 1 || s.Queued != 2 {
+			t.Errorf("got evicted %d, queued %d; want 1, 2", s.Evicted, s.Queued)
+		}
+	})
+}
+
+func TestPoolRunTwiceAndStopped(t *testing.T) {
+	p := actor.NewPool("twice", 2, func(context.Context, int) error { return nil })
+	stop := runPool(t, p)
+	waitFor(t, "running", func() bool { return p.Stats().Running })
+	if err := p.Run(context.Background()); !errors.Is(err, actor.ErrAlreadyRunning) {
+		t.Errorf("second Run = %v; want ErrAlreadyRunning", err)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Send(context.Background(), 1); !errors.Is(err, actor.ErrStopped) {
+		t.Errorf("Send after stop = %v; want ErrStopped", err)
+	}
+}
+
+func TestPoolProgrammerErrors(t *testing.T) {
+	h := func(context.Context, int) error { return nil }
+	tests := []struct {
+		name string
+		f    func()
+		want string
+	}{
+		{"empty name", func() { actor.NewPool("", 1, h) }, "actor: NewPool: empty name"},
+		{"no workers", func() { actor.NewPool("p", 0, h) }, `actor: NewPool("p"): workers 0 < 1`},
+		{"nil handler", func() { actor.NewPool[int]("p", 1, nil) }, `actor: NewPool("p"): nil handler`},
+		{"nil key", func() { actor.KeyBy[int](nil) }, "actor: KeyBy: nil key func"},
+		{"nil string key", func() { actor.KeyByString[int](nil) }, "actor: KeyByString: nil key func"},
+		{"key of another type", func() {
+			actor.NewPool("p", 1, h, actor.KeyBy(func(string) uint64 { return 0 }))
+		}, `actor: NewPool("p"): KeyBy key func is a func(string) uint64; want a func(int) uint64`},
+		{"resize to zero", func() { actor.NewPool("p", 1, h).SetWorkers(0) }, `actor: SetWorkers("p"): workers 0 < 1`},
+		{"negative restarts", func() { actor.WithWorkerRestarts(-1, time.Second) }, "actor: WithWorkerRestarts: negative maxRestarts -1"},
+		{"zero window", func() { actor.WithWorkerRestarts(1, 0) }, "actor: WithWorkerRestarts: window 0s is not positive"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func() {
+				if got := fmt.Sprint(recover()); got != tt.want {
+					t.Errorf("got panic %q; want %q", got, tt.want)
+				}
+			}()
+			tt.f()
+		})
+	}
+}
+
+func TestPoolKeyByString(t *testing.T) {
+	type order struct {
+		customer string
+		seq      int
+	}
+	last := map[string]int{}
+	var mu sync.Mutex
+	var bad atomic.Int64
+	p := actor.NewPool("email", 3, func(_ context.Context, o order) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if o.seq != last[o.customer]+1 {
+			bad.Add(1)
+		}
+		last[o.customer] = o.seq
+		return nil
+	}, actor.KeyByString(func(o order) string { return o.customer }))
+	stop := runPool(t, p)
+	for seq := 1; seq <= 100; seq++ {
+		for _, c := range []string{"ann", "bob", "cat", "dan", "eve"} {
+			if err := p.Send(context.Background(), order{c, seq}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if bad.Load() != 0 || p.Stats().Handled != 500 {
+		t.Errorf("got %d out of order, %d handled; want 0, 500", bad.Load(), p.Stats().Handled)
+	}
+}
