@@ -41,15 +41,43 @@
 //
 // [Ask] sends a [Request] and waits for the handler's [Request.Reply].
 //
+// # Pools
+//
+// A [Pool] is an actor whose mailbox is drained by several workers, to bound
+// the concurrency of heavy handlers. It has the same Send, TrySend, Displace,
+// Run and Stats, works with [Ask] and as a bus inbox:
+//
+//	p := actor.NewPool("email", 4, sendEmail,
+//		actor.KeyByString(func(o OrderCreated) string { return o.Customer }))
+//	sup.Add("email", p)            // a Pool is a supervisor.Runner
+//	p.SetWorkers(8)                // at run time; nothing queued is lost
+//
+// Without a key, any idle worker takes the next message and messages of
+// different workers are handled in no particular order. With [KeyBy] or
+// [KeyByString], Run's goroutine dispatches each message to the worker its
+// key maps to, so that one key's messages are handled one at a time, in the
+// order they were accepted; a busy worker then holds up the messages behind
+// it in the mailbox.
+//
+// A worker whose handler panics is restarted at once in place while the
+// others go on, and the message in hand is retried and then reported as for
+// an actor ([WithMaxRetries]). More than a few worker panics within a window
+// ([WithWorkerRestarts]) end Run with the last [*PanicError], so that the
+// pool's supervisor counts them against its intensity like any child's
+// failures. On cancellation all workers drain the mailbox within the drain
+// timeout. [Pool.Stats] adds the busy workers and each worker's counters.
+//
 // # Observability
 //
 // [Actor.Stats] reports the mailbox depth, how long its oldest message has
 // waited and the handled, failed, panic and dead-letter counts. The goroutine
 // running an actor carries the pprof label "troupe.actor" (and, under a
-// supervisor, "troupe.path"), so a goroutine profile tells actors apart.
+// supervisor, "troupe.path"), so a goroutine profile tells actors apart; a
+// pool's workers add "troupe.worker" with the worker's number.
 //
 // # Cost
 //
-// Send, TrySend and handling a message do not allocate. A clock is read for
-// one accepted message in 16, to estimate the oldest message's wait.
+// Send, TrySend and handling a message do not allocate, in an actor or a
+// pool. A clock is read for one accepted message in 16, to estimate the
+// oldest message's wait.
 package actor
