@@ -3,6 +3,8 @@ package actor
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"runtime"
 	"runtime/pprof"
 	"sync/atomic"
 	"time"
@@ -133,6 +135,31 @@ func (a *Actor[M]) Run(ctx context.Context) (err error) {
 	return err
 }
 
+// Retire stops for good an actor that no Run is using: sends fail with
+// [ErrStopped] from now on, and every queued message, and a message kept for a
+// retry after a panic, is reported as a dead letter with [ErrStopped]. A
+// supervisor calls it (it implements supervisor.Retirer) when it will not run
+// the actor again, for instance after giving up, so that a crashed actor's
+// queue is not left stranded. While a Run is active Retire does nothing:
+// that Run's end reports what it leaves. Run may be called again after
+// Retire.
+func (a *Actor[M]) Retire() {
+	a.retire(func() {
+		if a.hasPending {
+			m, n := a.pending, a.attempts
+			a.clearPending()
+			a.deadLetter(m, errRetiredPending, n)
+		}
+	})
+	if a.state.Load() == stopped {
+		a.reject(ErrStopped)
+	}
+}
+
+// errRetiredPending is the reason of a message kept for a retry when the
+// actor is stopped instead.
+var errRetiredPending = fmt.Errorf("%w before its retry: %w", ErrStopped, ErrPanicked)
+
 // selfKey marks the context a handler is called with, so that Send can tell
 // it is called from the actor's own goroutine.
 type selfKey struct{}
@@ -156,6 +183,7 @@ func (a *Actor[M]) loop(ctx context.Context) (perr *PanicError) {
 		retry = false
 	}
 	done := ctx.Done()
+	spins := maxSpins
 	for {
 		// The fast path is two single-case selects, which the compiler turns
 		// into non-blocking channel operations without a select lock.
@@ -170,28 +198,45 @@ func (a *Actor[M]) loop(ctx context.Context) (perr *PanicError) {
 			continue
 		default:
 		}
-		if a.spin(&cur) {
+		if spins > 0 {
+			if a.spin(&cur, spins) {
+				spins = min(2*spins, maxSpins)
+				a.handle(ctx, cur)
+				continue
+			}
+			spins /= 2
+		}
+		// Let the goroutines this one woke run before parking: one of them
+		// is often about to send the next message.
+		runtime.Gosched()
+		select {
+		case cur = <-a.mbox:
 			a.handle(ctx, cur)
 			continue
+		default:
 		}
 		select {
 		case <-done:
 			return nil
 		case cur = <-a.mbox:
+			spins = max(spins, 1)
 			a.handle(ctx, cur)
 		}
 	}
 }
 
-// spinTries is how many times an empty mailbox is polled before the actor
+// maxSpins is the most times an empty mailbox is polled before the actor
 // parks in a select. Parking and being woken by the next send costs several
-// times a channel operation; a sender that keeps the actor busy usually
-// delivers within a few polls.
-const spinTries = 64
+// times a channel operation, and a sender that keeps the actor busy usually
+// delivers within a few polls; but polling in vain takes a core from the
+// goroutines that would send. So the number adapts: it doubles each time
+// polling found a message and halves each time it did not, down to one poll
+// after the actor had to park.
+const maxSpins = 64
 
-// spin polls the mailbox without blocking for a short while.
-func (a *Actor[M]) spin(m *M) bool {
-	for range spinTries {
+// spin polls the mailbox without blocking up to n times.
+func (a *Actor[M]) spin(m *M, n int) bool {
+	for range n {
 		select {
 		case *m = <-a.mbox:
 			return true
@@ -226,12 +271,12 @@ func (a *Actor[M]) onPanic(m M, retry bool, perr *PanicError) {
 		a.attempts = 0
 	}
 	a.attempts++
-	a.cfg.log().Error("actor handler panicked", "actor", a.name, "attempt", a.attempts, "error", perr.Value, "stack", perr.Stack())
+	a.cfg.logPanic(a.name, a.attempts, perr)
 	if a.attempts <= a.cfg.maxRetries {
 		a.pending, a.hasPending = m, true
 		return
 	}
-	a.deadLetter(m, fmt.Errorf("%w: %w", ErrPanicked, perr), a.attempts)
+	a.deadLetter(m, &panickedError{perr}, a.attempts)
 	a.attempts = 0
 }
 
@@ -274,7 +319,7 @@ func (a *Actor[M]) drainOne(ctx context.Context, m M) {
 		if v := recover(); v != nil {
 			perr := panics.New(v, 0)
 			a.panicked.Add(1)
-			a.deadLetter(m, fmt.Errorf("%w: %w", ErrPanicked, perr), 1)
+			a.deadLetter(m, &panickedError{perr}, 1)
 		}
 	}()
 	a.handle(ctx, m)
@@ -314,6 +359,30 @@ func (c *config) deadLetter(name string, msg any, reason error, attempts int) {
 	}
 	c.log().Warn("actor dead letter", "actor", name, "reason", reason, "attempts", attempts)
 }
+
+// logPanic logs a handler panic. The stack is formatted only if the record
+// is written: formatting it costs more than the rest of a restart.
+func (c *config) logPanic(name string, attempt int, perr *PanicError, attrs ...any) {
+	l := c.log()
+	if !l.Enabled(context.Background(), slog.LevelError) {
+		return
+	}
+	attrs = append([]any{"actor", name, "attempt", attempt, "error", perr.Value, "stack", stackValue{perr}}, attrs...)
+	l.Error("actor handler panicked", attrs...)
+}
+
+// stackValue formats a panic's stack when a log handler asks for it.
+type stackValue struct{ perr *PanicError }
+
+func (v stackValue) LogValue() slog.Value { return slog.StringValue(v.perr.Stack()) }
+
+// panickedError is the reason of a dead letter whose handler panicked: it
+// matches [ErrPanicked] and the [*PanicError], and formats the stack only
+// when printed.
+type panickedError struct{ perr *PanicError }
+
+func (e *panickedError) Error() string   { return ErrPanicked.Error() + ": " + e.perr.Error() }
+func (e *panickedError) Unwrap() []error { return []error{ErrPanicked, e.perr} }
 
 // reportError reports the error a handler returned for msg: to a waiting
 // [Ask], then to the hook or the log.

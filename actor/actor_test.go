@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"sync"
@@ -524,4 +525,65 @@ func equal(a, b []int) bool {
 		}
 	}
 	return true
+}
+
+func TestRetireReportsTheQueueOfACrashedActor(t *testing.T) {
+	var dead deadLetters
+	busy, release := make(chan struct{}), make(chan struct{})
+	a := actor.New("crashed", func(_ context.Context, i int) error {
+		if i == 0 {
+			close(busy)
+			<-release
+			panic("boom")
+		}
+		return nil
+	}, actor.WithMaxRetries(1), actor.WithDeadLetterHook(dead.hook), actor.WithLogger(discard))
+	errc := make(chan error, 1)
+	go func() { errc <- a.Run(context.Background()) }()
+	for i := range 3 {
+		_ = a.TrySend(i)
+	}
+	<-busy
+	a.Retire() // running: nothing happens
+	if err := a.TrySend(3); err != nil {
+		t.Fatalf("TrySend while running after Retire = %v; want nil", err)
+	}
+	close(release)
+	var perr *actor.PanicError
+	if err := <-errc; !errors.As(err, &perr) {
+		t.Fatalf("Run = %v; want *PanicError", err)
+	}
+
+	// No restart will come: Retire reports the message kept for a retry
+	// and the three queued ones.
+	a.Retire()
+	dl := dead.get()
+	if len(dl) != 4 {
+		t.Fatalf("got %d dead letters; want 4: %+v", len(dl), dl)
+	}
+	if dl[0].Msg != 0 || !errors.Is(dl[0].Reason, actor.ErrStopped) || !errors.Is(dl[0].Reason, actor.ErrPanicked) {
+		t.Errorf("got %+v; want message 0 with ErrStopped and ErrPanicked", dl[0])
+	}
+	for i, d := range dl[1:] {
+		if d.Msg != i+1 || !errors.Is(d.Reason, actor.ErrStopped) {
+			t.Errorf("got %+v; want message %d with ErrStopped", d, i+1)
+		}
+	}
+	if err := a.TrySend(9); !errors.Is(err, actor.ErrStopped) {
+		t.Errorf("TrySend after Retire = %v; want ErrStopped", err)
+	}
+	// A new Run reopens it.
+	stop := run(t, a)
+	for !a.Stats().Running {
+		runtime.Gosched()
+	}
+	if err := a.Send(context.Background(), 5); err != nil {
+		t.Errorf("Send after a new Run = %v; want nil", err)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if s := a.Stats(); s.DeadLetters != 4 || s.Handled != 1 {
+		t.Errorf("got %+v; want 4 dead letters, 1 handled", s)
+	}
 }

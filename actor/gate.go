@@ -53,3 +53,22 @@ func (g *gate) refuse() {
 	close(*g.stop.Load())
 	g.stopClosed = true
 }
+
+// retire moves a gate that no Run is using to stopped, as the end of a Run
+// would: sends fail from now on. It calls f under the gate's lock, so that
+// no Run starts meanwhile, and reports whether it did.
+func (g *gate) retire(f func()) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch g.state.Load() {
+	case idle:
+		g.state.Store(stopped)
+		close(*g.stop.Load())
+		g.stopClosed = true
+	case stopped:
+	default:
+		return false
+	}
+	f()
+	return true
+}

@@ -184,6 +184,17 @@ func (p *Pool[M]) Run(ctx context.Context) (err error) {
 	return err
 }
 
+// Retire stops for good a pool that no Run is using, as [Actor.Retire]
+// does an actor: sends fail with [ErrStopped] from now on and every queued
+// message is reported as a dead letter with [ErrStopped]. While a Run is
+// active it does nothing.
+func (p *Pool[M]) Retire() {
+	p.retire(func() {})
+	if p.state.Load() == stopped {
+		p.reject(ErrStopped)
+	}
+}
+
 // poolRun is the state of one Run, shared by its workers.
 type poolRun[M any] struct {
 	p *Pool[M]

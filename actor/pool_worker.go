@@ -2,7 +2,6 @@ package actor
 
 import (
 	"context"
-	"fmt"
 	"sync/atomic"
 
 	"github.com/troupe-go/troupe/internal/panics"
@@ -129,7 +128,7 @@ func (w *worker[M]) loop(r *poolRun[M]) (perr *PanicError) {
 
 // spin polls src without blocking for a short while (see [Actor.spin]).
 func (w *worker[M]) spin(src chan M, m *M, ok *bool) bool {
-	for range spinTries {
+	for range maxSpins {
 		select {
 		case *m, *ok = <-src:
 			return true
@@ -182,12 +181,12 @@ func (w *worker[M]) onPanic(m M, retry bool, perr *PanicError) {
 		w.attempts = 0
 	}
 	w.attempts++
-	w.p.cfg.log().Error("actor worker panicked", "actor", w.p.name, "worker", w.id, "attempt", w.attempts, "error", perr.Value, "stack", perr.Stack())
+	w.p.cfg.logPanic(w.p.name, w.attempts, perr, "worker", w.id)
 	if w.attempts <= w.p.cfg.maxRetries {
 		w.pending, w.hasPending = m, true
 		return
 	}
-	w.p.deadLetter(m, fmt.Errorf("%w: %w", ErrPanicked, perr), w.attempts)
+	w.p.deadLetter(m, &panickedError{perr}, w.attempts)
 	w.attempts = 0
 }
 
@@ -219,7 +218,7 @@ func (w *worker[M]) drainOne(ctx context.Context, r *poolRun[M], m M) {
 			perr := panics.New(v, 0)
 			w.busy.Store(false)
 			w.panicked.Add(1)
-			w.p.deadLetter(m, fmt.Errorf("%w: %w", ErrPanicked, perr), 1)
+			w.p.deadLetter(m, &panickedError{perr}, 1)
 		}
 	}()
 	w.handle(ctx, m)

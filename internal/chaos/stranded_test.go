@@ -15,9 +15,8 @@ import (
 // during the restart backoff (or gives up), no next Run comes, and the
 // queued messages must still be reported as dead letters.
 func TestQueueOfCrashedActorIsReportedWhenNotRestarted(t *testing.T) {
-	if !knownBugs {
-		t.Skip("BUG 3: a crashed actor's queue is stranded when it is not restarted; TROUPE_KNOWN_BUGS=1 to run")
-	}
+	// BUG 3, fixed: the supervisor retires (supervisor.Retirer) a child it
+	// will not run again, and a retired actor reports its queue.
 	var handled, dead atomic.Int64
 	panicked := make(chan struct{})
 	a := actor.New("crashy", func(_ context.Context, n int) error {
