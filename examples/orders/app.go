@@ -42,7 +42,7 @@ type App struct {
 	inventory *Inventory
 	analytics *Analytics
 
-	emailActor     *actor.Actor[OrderCreated]
+	emailActor     *actor.Pool[OrderCreated]
 	inventoryActor *actor.Actor[OrderCreated]
 	analyticsActor *actor.Actor[Event]
 
@@ -88,10 +88,16 @@ func newApp(cfg Config, log *slog.Logger, mailer Mailer, ln net.Listener) (*App,
 			actor.WithErrorHook(a.handlerError),
 		}
 	}
-	// A message whose handler panicked is tried once more after the
-	// restart: the provider's panics are flukes, not poison.
-	a.emailActor = actor.New(consumerEmail, tracked(a.ledger, consumerEmail, a.emailer.Handle),
-		append(opts(cfg.EmailMailbox), actor.WithMaxRetries(1))...)
+	// Email is a pool of workers, so that one slow provider call does not
+	// hold up the other customers' emails, keyed by customer so that each
+	// customer's emails still go out in order. A worker that panics is
+	// restarted inside the pool; past the pool's own limit the pool's Run
+	// fails and the email supervisor restarts it. A message whose handler
+	// panicked is tried once more: the provider's panics are flukes, not
+	// poison.
+	a.emailActor = actor.NewPool(consumerEmail, emailWorkers, tracked(a.ledger, consumerEmail, a.emailer.Handle),
+		append(opts(cfg.EmailMailbox), actor.WithMaxRetries(1),
+			actor.KeyByString(func(o OrderCreated) string { return o.Customer }))...)
 	a.inventoryActor = actor.New(consumerInventory, tracked(a.ledger, consumerInventory, a.inventory.Handle), opts(cfg.Mailbox)...)
 	a.analyticsActor = actor.New(consumerAnalytics, tracked(a.ledger, consumerAnalytics, a.analytics.Handle), opts(cfg.Mailbox)...)
 
@@ -246,6 +252,9 @@ func (a *App) drainLeftovers() {
 	}
 }
 
+// emailWorkers is how many provider calls the email pool makes at once.
+const emailWorkers = 4
+
 // closeBus is the bus's place in the tree: it closes the bus when stopped,
 // which happens after email and inventory, the last publishers, stopped.
 func (a *App) closeBus(ctx context.Context) error {
@@ -256,10 +265,17 @@ func (a *App) closeBus(ctx context.Context) error {
 }
 
 // publishOrder publishes an accepted order. Drops by a subscription's policy
-// are not errors (the bus reports them as dead letters); a closed bus or a
-// Block subscription that gave up are.
+// are not errors (the bus reports them as dead letters), and neither is a
+// consumer that refused it because it is down for good (the email subtree
+// after its supervisor gave up): the bus reports that as a dead letter too,
+// and the other consumers got the order. A closed bus, or a Block
+// subscription that gave up waiting, are errors: the order is answered 503.
 func (a *App) publishOrder(ctx context.Context, o OrderCreated) error {
 	err := bus.Publish(ctx, a.bus, o)
+	if err != nil && errors.Is(err, bus.ErrRejected) &&
+		!errors.Is(err, bus.ErrTimeout) && !errors.Is(err, bus.ErrCanceled) && !errors.Is(err, bus.ErrClosed) {
+		err = nil
+	}
 	if err == nil && a.hooks.placed != nil {
 		a.hooks.placed(o.ID)
 	}

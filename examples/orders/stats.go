@@ -112,7 +112,7 @@ func (a *App) Stats() Stats {
 	if p := a.provider; p != nil {
 		st.Email.ProviderCalls, st.Email.Timeouts, st.Email.Panics = p.calls.Load(), p.timeouts.Load(), p.panics.Load()
 	}
-	email := a.emailActor.Stats()
+	email := a.emailActor.Stats().Stats
 	if a.nats.email != nil {
 		email = a.nats.email.Stats().Actor
 	}

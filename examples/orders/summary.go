@@ -51,14 +51,14 @@ func printSummary(w io.Writer, a *App, load *loadResult, took time.Duration) {
 	row("  retried", st.Email.Retried, "provider timed out; tried again with backoff")
 	row("  failed", st.Email.Failed+st.Email.Interrupted, fmt.Sprintf("%d timed out %d times, %d interrupted by the shutdown", st.Email.Failed, a.cfg.EmailAttempts, st.Email.Interrupted))
 	if a.provider != nil {
-		row("  provider panics", st.Email.Panics, fmt.Sprintf("of %d calls; the actor recovers each: its supervisor restarts it (or, while draining, the email is a dead letter)", st.Email.ProviderCalls))
+		row("  provider panics", st.Email.Panics, fmt.Sprintf("of %d calls; each recovered: the email pool (%d workers, keyed by customer) restarts the worker; past its limit its supervisor restarts the pool", st.Email.ProviderCalls, emailWorkers))
 	}
 
 	row("ANALYTICS", "", "")
 	row("  events", sum(st.Analytics), "one subscription to the Event interface: "+counts(st.Analytics))
 
 	row("SUPERVISION", "", "")
-	row("  actor restarts", st.Restarts, restarted(st.Supervisor))
+	row("  actor restarts", st.Restarts, "by supervisors: "+restarted(st.Supervisor))
 
 	if n := st.NATS; n != nil {
 		row("JETSTREAM", "", fmt.Sprintf("stream %s, role %s", n.Stream, n.Role))
