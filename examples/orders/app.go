@@ -95,8 +95,9 @@ func newApp(cfg Config, log *slog.Logger, mailer Mailer, ln net.Listener) (*App,
 	// fails and the email supervisor restarts it. A message whose handler
 	// panicked is tried once more: the provider's panics are flukes, not
 	// poison.
-	a.emailActor = actor.NewPool(consumerEmail, emailWorkers, tracked(a.ledger, consumerEmail, a.emailer.Handle),
+	a.emailActor = actor.NewPool(consumerEmail, cfg.EmailWorkers, tracked(a.ledger, consumerEmail, a.emailer.Handle),
 		append(opts(cfg.EmailMailbox), actor.WithMaxRetries(1),
+			actor.WithWorkerRestarts(cfg.EmailWorkerFails, cfg.EmailWindow),
 			actor.KeyByString(func(o OrderCreated) string { return o.Customer }))...)
 	a.inventoryActor = actor.New(consumerInventory, tracked(a.ledger, consumerInventory, a.inventory.Handle), opts(cfg.Mailbox)...)
 	a.analyticsActor = actor.New(consumerAnalytics, tracked(a.ledger, consumerAnalytics, a.analytics.Handle), opts(cfg.Mailbox)...)
@@ -251,9 +252,6 @@ func (a *App) drainLeftovers() {
 		}
 	}
 }
-
-// emailWorkers is how many provider calls the email pool makes at once.
-const emailWorkers = 4
 
 // closeBus is the bus's place in the tree: it closes the bus when stopped,
 // which happens after email and inventory, the last publishers, stopped.

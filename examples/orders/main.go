@@ -28,6 +28,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/troupe-go/troupe/actor"
 	"io"
 	"net"
 	"os"
@@ -54,6 +55,8 @@ type Config struct {
 	EmailAttempts    int
 	EmailBackoff     time.Duration
 	EmailMailbox     int
+	EmailWorkers     int
+	EmailWorkerFails int // worker panics the email pool absorbs in EmailWindow
 	EmailRestarts    int
 	EmailWindow      time.Duration
 
@@ -83,6 +86,8 @@ func defaultConfig() Config {
 		EmailAttempts:     3,
 		EmailBackoff:      2 * time.Millisecond,
 		EmailMailbox:      1024,
+		EmailWorkers:      4,
+		EmailWorkerFails:  actor.DefaultWorkerRestarts,
 		EmailRestarts:     20,
 		EmailWindow:       10 * time.Second,
 		RestartBackoffMin: 5 * time.Millisecond,
@@ -132,6 +137,8 @@ Flags:
 	fs.IntVar(&cfg.EmailAttempts, "email-attempts", cfg.EmailAttempts, "provider calls per email before giving up on timeouts")
 	fs.DurationVar(&cfg.EmailBackoff, "email-backoff", cfg.EmailBackoff, "wait after the first timeout, doubled after each")
 	fs.IntVar(&cfg.EmailMailbox, "email-mailbox", cfg.EmailMailbox, "email mailbox size; beyond it emails are dropped and reported")
+	fs.IntVar(&cfg.EmailWorkers, "email-workers", cfg.EmailWorkers, "workers of the email pool (keyed by customer)")
+	fs.IntVar(&cfg.EmailWorkerFails, "email-worker-panics", cfg.EmailWorkerFails, "worker panics the email pool absorbs within -email-window before its Run fails")
 	fs.IntVar(&cfg.EmailRestarts, "email-restarts", cfg.EmailRestarts, "restarts of email within -email-window before its supervisor gives up")
 	fs.DurationVar(&cfg.EmailWindow, "email-window", cfg.EmailWindow, "window of -email-restarts")
 	fs.DurationVar(&cfg.DrainTimeout, "drain", cfg.DrainTimeout, "how long each actor may drain its mailbox at shutdown")
@@ -157,6 +164,7 @@ Flags:
 		{cfg.EmailFailureRate >= 0 && cfg.EmailPanicRate >= 0 && cfg.EmailFailureRate+cfg.EmailPanicRate <= 1, "-email-failure-rate and -email-panic-rate must be probabilities adding up to at most 1"},
 		{cfg.EmailAttempts >= 1, "-email-attempts must be at least 1"},
 		{cfg.EmailMailbox >= 1, "-email-mailbox must be at least 1"},
+		{cfg.EmailWorkers >= 1 && cfg.EmailWorkerFails >= 0, "-email-workers must be at least 1 and -email-worker-panics not negative"},
 		{cfg.EmailRestarts >= 0 && cfg.EmailWindow > 0, "-email-restarts must not be negative and -email-window must be positive"},
 		{cfg.EmailLatency >= 0 && cfg.EmailTimeout >= 0 && cfg.EmailBackoff >= 0 && cfg.DrainTimeout >= 0, "durations must not be negative"},
 		{cfg.Role == roleAll || cfg.Role == roleAPI || cfg.Role == roleWorkers, "-role must be all, api or workers"},

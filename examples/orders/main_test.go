@@ -15,7 +15,6 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/supervisor"
 )
 
@@ -216,6 +215,7 @@ func TestEmailPanicsAreContained(t *testing.T) {
 	const n = 20
 	cfg := testConfig()
 	cfg.EmailRestarts, cfg.EmailWindow = 3, time.Hour
+	cfg.EmailWorkerFails = 1 // the pool fails on its second worker panic
 	gaveUp := make(chan supervisor.Event, 1)
 	r := start(t, cfg, panickingMailer{}, func(e supervisor.Event) {
 		if e.Kind == supervisor.Stopped && e.Path == "orders/email" {
@@ -262,7 +262,7 @@ func TestEmailPanicsAreContained(t *testing.T) {
 	}
 	// Each run of the email pool absorbs its worker restarts before it
 	// fails, and no order is tried more than twice (WithMaxRetries(1)).
-	least, most := uint64((cfg.EmailRestarts+1)*(actor.DefaultWorkerRestarts+1)), uint64(2*n)
+	least, most := uint64((cfg.EmailRestarts+1)*(cfg.EmailWorkerFails+1)), uint64(2*n)
 	if got := r.emailActor.Stats().Panics; got < least || got > most {
 		t.Errorf("email pool panics: %d; want between %d (worker restarts + 1, per run) and %d (two tries per order)", got, least, most)
 	}

@@ -51,7 +51,7 @@ func printSummary(w io.Writer, a *App, load *loadResult, took time.Duration) {
 	row("  retried", st.Email.Retried, "provider timed out; tried again with backoff")
 	row("  failed", st.Email.Failed+st.Email.Interrupted, fmt.Sprintf("%d timed out %d times, %d interrupted by the shutdown", st.Email.Failed, a.cfg.EmailAttempts, st.Email.Interrupted))
 	if a.provider != nil {
-		row("  provider panics", st.Email.Panics, fmt.Sprintf("of %d calls; each recovered: the email pool (%d workers, keyed by customer) restarts the worker; past its limit its supervisor restarts the pool", st.Email.ProviderCalls, emailWorkers))
+		row("  provider panics", st.Email.Panics, fmt.Sprintf("of %d calls; each recovered: the email pool (%d workers, keyed by customer) restarts the worker; past its limit its supervisor restarts the pool", st.Email.ProviderCalls, a.cfg.EmailWorkers))
 	}
 
 	row("ANALYTICS", "", "")
