@@ -71,6 +71,12 @@ func NewExporter(name string, b *Bridge, opts ...ExportOption) *Exporter {
 // Name returns the name given to [NewExporter].
 func (x *Exporter) Name() string { return x.a.Name() }
 
+// Retire reports the events still queued for export as dead letters, when
+// the exporter's supervisor will not run it again (it implements
+// supervisor.Retirer), instead of leaving them in memory unreported. Run may
+// be called again afterwards.
+func (x *Exporter) Retire() { x.a.Retire() }
+
 // Run makes sure the stream exists ([Bridge.EnsureStream]) and publishes
 // queued events until ctx is done; then it publishes what is queued for up
 // to the drain timeout, reports the rest as dead letters and returns nil.

@@ -113,6 +113,13 @@ func (im *Import[E]) Name() string { return im.durable }
 // Subject returns the subject the consumer filters on.
 func (im *Import[E]) Subject() string { return im.r.subject }
 
+// Retire gives back the messages the import pulled but did not handle (a
+// Run that ended with a handler panic leaves them queued for the next Run),
+// so that JetStream redelivers them at once instead of after AckWait, when
+// the import's supervisor will not run it again (it implements
+// supervisor.Retirer). Run may be called again afterwards.
+func (im *Import[E]) Retire() { im.a.Retire() }
+
 // Run creates or updates the durable consumer, then pulls messages into the
 // mailbox and handles them until ctx is done or the handler panics.
 //
