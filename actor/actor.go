@@ -185,43 +185,47 @@ func (a *Actor[M]) loop(ctx context.Context) (perr *PanicError) {
 	done := ctx.Done()
 	spins := maxSpins
 	for {
-		// The fast path is two single-case selects, which the compiler turns
+		// The fast path is single-case selects, which the compiler turns
 		// into non-blocking channel operations without a select lock.
 		select {
 		case cur = <-a.mbox:
-			a.handle(ctx, cur)
-			select {
-			case <-done:
+		default:
+			if !a.await(&cur, &spins, done) {
 				return nil
-			default:
 			}
-			continue
-		default:
 		}
-		if spins > 0 {
-			if a.spin(&cur, spins) {
-				spins = min(2*spins, maxSpins)
-				a.handle(ctx, cur)
-				continue
-			}
-			spins /= 2
-		}
-		// Let the goroutines this one woke run before parking: one of them
-		// is often about to send the next message.
-		runtime.Gosched()
-		select {
-		case cur = <-a.mbox:
-			a.handle(ctx, cur)
-			continue
-		default:
-		}
+		a.handle(ctx, cur)
 		select {
 		case <-done:
-			return nil
-		case cur = <-a.mbox:
-			spins = max(spins, 1)
-			a.handle(ctx, cur)
+			return nil // the drain handles the rest, with its own context
+		default:
 		}
+	}
+}
+
+// await waits for a message while the mailbox is empty: it polls it, yields
+// to the goroutines this one woke (one of them is often about to send the
+// next message), then parks. It reports false when done closed first.
+func (a *Actor[M]) await(m *M, spins *int, done <-chan struct{}) bool {
+	if *spins > 0 {
+		if a.spin(m, *spins) {
+			*spins = min(2**spins, maxSpins)
+			return true
+		}
+		*spins /= 2
+	}
+	runtime.Gosched()
+	select {
+	case *m = <-a.mbox:
+		return true
+	default:
+	}
+	select {
+	case <-done:
+		return false
+	case *m = <-a.mbox:
+		*spins = max(*spins, 1)
+		return true
 	}
 }
 

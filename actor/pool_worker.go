@@ -91,17 +91,20 @@ func (w *worker[M]) loop(r *poolRun[M]) (perr *PanicError) {
 		if w.retiring.Load() {
 			return nil
 		}
+		// Once done is closed, the drain handles what is left, with its
+		// own context: check before every message, whichever path took
+		// the last one.
+		select {
+		case <-done:
+			return nil
+		default:
+		}
 		select {
 		case cur, ok = <-src:
 			if !ok {
 				return nil
 			}
 			w.take(r, cur)
-			select {
-			case <-done:
-				return nil
-			default:
-			}
 			continue
 		default:
 		}
