@@ -83,7 +83,7 @@ func crashChild() int {
 			<-ctx.Done() // the kill comes first
 		}
 		return nil
-	}, WithAckWait(time.Second), WithMailbox(8))
+	}, WithAckWait(crashAckWait), WithMailbox(8))
 	err = im.Run(context.Background())
 	fmt.Fprintln(os.Stderr, "child import ended:", err)
 	return 1
@@ -162,7 +162,7 @@ func TestCrashResume(t *testing.T) {
 			}
 		}
 		return nil
-	}, WithAckWait(time.Second), WithMailbox(8))
+	}, WithAckWait(crashAckWait), WithMailbox(8))
 	stop := run(t, im)
 	recv(t, all)
 	stop()
@@ -196,3 +196,10 @@ func TestCrashResume(t *testing.T) {
 	}
 	t.Logf("child handled %d, %d handled again after the crash", crashAt, redelivered)
 }
+
+// crashAckWait is the consumers' AckWait in the crash test: how long the
+// message the killed consumer held waits for its redelivery. The messages
+// waiting in a mailbox get no InProgress, so it must also cover a mailbox
+// of 8 handled on a loaded machine under -race, or they are redelivered
+// until MaxDeliver runs out.
+const crashAckWait = 3 * time.Second
