@@ -14,13 +14,13 @@ import (
 	"github.com/troupe-go/troupe/actor"
 )
 
-// run starts a.Run in a goroutine and returns a function that cancels it and
-// returns Run's error.
-func run[M any](t *testing.T, a *actor.Actor[M]) (stop func() error) {
+// run starts r.Run (an actor's or a pool's) in a goroutine and returns a
+// function that cancels it and returns Run's error.
+func run(t *testing.T, r interface{ Run(context.Context) error }) (stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
-	go func() { errc <- a.Run(ctx) }()
+	go func() { errc <- r.Run(ctx) }()
 	var once sync.Once
 	var err error
 	stop = func() error {

@@ -15,26 +15,6 @@ import (
 	"github.com/troupe-go/troupe/actor"
 )
 
-// runPool starts p.Run in a goroutine and returns a function that cancels it
-// and returns Run's error.
-func runPool[M any](t *testing.T, p *actor.Pool[M]) (stop func() error) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- p.Run(ctx) }()
-	var once sync.Once
-	var err error
-	stop = func() error {
-		once.Do(func() {
-			cancel()
-			err = <-errc
-		})
-		return err
-	}
-	t.Cleanup(func() { _ = stop() })
-	return stop
-}
-
 // waitFor yields until cond holds; the test's deadline bounds it.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -83,7 +63,7 @@ func TestPoolNeverExceedsWorkers(t *testing.T) {
 			t.Fatalf("TrySend(%d) = %v", i, err)
 		}
 	}
-	runPool(t, p)
+	run(t, p)
 	for range workers {
 		<-entered
 	}
@@ -116,7 +96,7 @@ func TestPoolPanickingWorkerDoesNotStopOthers(t *testing.T) {
 		}
 		return nil
 	}, actor.WithDeadLetterHook(dls.hook), actor.WithLogger(discard))
-	stop := runPool(t, p)
+	stop := run(t, p)
 	ctx := context.Background()
 	if err := p.Send(ctx, 0); err != nil {
 		t.Fatal(err)
@@ -160,7 +140,7 @@ func TestPoolRetriesThenDeadLetters(t *testing.T) {
 	for i := range 10 {
 		_ = p.TrySend(i)
 	}
-	stop := runPool(t, p)
+	stop := run(t, p)
 	waitFor(t, "all messages", func() bool { s := p.Stats(); return s.Handled+s.DeadLetters == 10 })
 	if err := stop(); err != nil {
 		t.Fatal(err)
@@ -197,7 +177,7 @@ func TestPoolTooManyPanicsEndRunAndKeepQueue(t *testing.T) {
 	if err := p.TrySend(5); err != nil {
 		t.Fatalf("TrySend between Runs = %v; want nil", err)
 	}
-	stop := runPool(t, p)
+	stop := run(t, p)
 	waitFor(t, "the queue kept across the crash", func() bool { return p.Stats().Handled == 3 })
 	if err := stop(); err != nil {
 		t.Fatal(err)
@@ -233,7 +213,7 @@ func TestPoolKeyedOrder(t *testing.T) {
 		}
 		return nil
 	}, actor.KeyBy(func(m kv) uint64 { return m.key }), actor.WithMailbox(32))
-	stop := runPool(t, p)
+	stop := run(t, p)
 	ctx := context.Background()
 	for seq := range perKey {
 		for k := range keys {
@@ -282,7 +262,7 @@ func TestPoolResizeUnderLoadLosesNothing(t *testing.T) {
 				handled.Add(1)
 				return nil
 			}, opts...)
-			stop := runPool(t, p)
+			stop := run(t, p)
 			var wg sync.WaitGroup
 			for s := range senders {
 				wg.Go(func() {
@@ -336,7 +316,7 @@ func TestPoolShrinkBoundsConcurrency(t *testing.T) {
 	for i := range 60 {
 		_ = p.TrySend(i)
 	}
-	runPool(t, p)
+	run(t, p)
 	for range 3 {
 		<-first
 	}
@@ -382,7 +362,7 @@ func TestPoolDrainsOnCancel(t *testing.T) {
 				handled.Add(1)
 				return nil
 			}, opts...)
-			stop := runPool(t, p)
+			stop := run(t, p)
 			_ = p.TrySend(0)
 			_ = p.TrySend(1)
 			<-entered
@@ -426,7 +406,7 @@ func TestPoolDrainTimeoutDeadLetters(t *testing.T) {
 				}
 				return nil
 			}, opts...)
-			stop := runPool(t, p)
+			stop := run(t, p)
 			_ = p.TrySend(0)
 			_ = p.TrySend(1)
 			<-entered
@@ -481,7 +461,7 @@ func TestPoolStats(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	stop := runPool(t, p)
+	stop := run(t, p)
 	waitFor(t, "9 messages", func() bool { s := p.Stats(); return s.Handled+s.Failed == 9 })
 	_ = p.TrySend(-1)
 	_ = p.TrySend(-2)
@@ -524,7 +504,7 @@ func TestPoolAskDisplaceDeadlockLabels(t *testing.T) {
 		r.Reply(strings.Repeat("x", r.Msg), nil)
 		return nil
 	}, actor.WithMailbox(1))
-	runPool(t, p)
+	run(t, p)
 	got, err := actor.Ask[int, string](context.Background(), p, 3)
 	if got != "xxx" || err != nil {
 		t.Errorf("Ask = %q, %v; want xxx, nil", got, err)
@@ -546,7 +526,7 @@ func TestPoolAskDisplaceDeadlockLabels(t *testing.T) {
 			}
 			return nil
 		}, actor.WithMailbox(1))
-		runPool(t, self)
+		run(t, self)
 		_ = self.TrySend(0)
 		if err := <-errc; !errors.Is(err, actor.ErrWouldDeadlock) {
 			t.Errorf("self Send = %v; want ErrWouldDeadlock", err)
@@ -569,7 +549,7 @@ func TestPoolAskDisplaceDeadlockLabels(t *testing.T) {
 
 func TestPoolRunTwiceAndStopped(t *testing.T) {
 	p := actor.NewPool("twice", 2, func(context.Context, int) error { return nil })
-	stop := runPool(t, p)
+	stop := run(t, p)
 	waitFor(t, "running", func() bool { return p.Stats().Running })
 	if err := p.Run(context.Background()); !errors.Is(err, actor.ErrAlreadyRunning) {
 		t.Errorf("second Run = %v; want ErrAlreadyRunning", err)
@@ -630,7 +610,7 @@ func TestPoolKeyByString(t *testing.T) {
 		last[o.customer] = o.seq
 		return nil
 	}, actor.KeyByString(func(o order) string { return o.customer }))
-	stop := runPool(t, p)
+	stop := run(t, p)
 	for seq := 1; seq <= 100; seq++ {
 		for _, c := range []string{"ann", "bob", "cat", "dan", "eve"} {
 			if err := p.Send(context.Background(), order{c, seq}); err != nil {
