@@ -32,7 +32,9 @@ type Runner interface {
 // that exited normally), and, when the supervisor's Run ends, for every child
 // but those abandoned after ignoring their shutdown timeout. A child may be
 // retired more than once over several Runs of its supervisor, and run again
-// after Retire when the supervisor is run again.
+// after Retire when the supervisor is run again. A Runner that wraps
+// another (to count or log its Runs) must pass Retire on, or the wrapped
+// actor's queue is stranded after a crash; a [RunnerFunc] does not.
 type Retirer interface {
 	Retire()
 }
