@@ -306,7 +306,6 @@ func (s *soak) subtree(path string, sub *supervisor.Supervisor) supervisor.Runne
 	})
 }
 
-
 func soakDuration(t *testing.T) (time.Duration, uint64) {
 	v := os.Getenv("TROUPE_SOAK")
 	if v == "" {
