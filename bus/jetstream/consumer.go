@@ -49,7 +49,12 @@ func (im *Import[E]) consumerConfig(base jetstream.ConsumerConfig) jetstream.Con
 	c.FilterSubject = im.r.subject
 	c.AckPolicy = jetstream.AckExplicitPolicy
 	c.AckWait = im.cfg.ackWait
-	c.MaxDeliver = im.cfg.maxDeliver
+	// The import, not the server, ends redeliveries: it terminates and
+	// reports a message whose handler failed on its last allowed delivery.
+	// A server MaxDeliver would also count the deliveries of a message
+	// given back unhandled (released when the import restarts or stops)
+	// and then stop delivering it without a word: lost to the consumer.
+	c.MaxDeliver = -1
 	c.MaxAckPending = im.cfg.maxAckPending
 	return c
 }

@@ -74,3 +74,34 @@ func TestRetireGivesBackPulledMessages(t *testing.T) {
 		t.Errorf("handled %v after Retire and a new Run; want a, b and c", got)
 	}
 }
+
+// The server must not end redeliveries on its own: it would count the
+// deliveries of released messages too and drop one without a report.
+func TestConsumerLeavesMaxDeliverToTheImport(t *testing.T) {
+	b := testBridge(t, serverURL(t))
+	ctx := context.Background()
+	if err := b.EnsureStream(ctx); err != nil {
+		t.Fatal(err)
+	}
+	handled := make(chan string, 1)
+	im := NewImport("unbounded", b, func(_ context.Context, o OrderCreated) error {
+		handled <- o.ID
+		return nil
+	}, WithMaxDeliver(2))
+	run(t, im)
+	if err := Publish(ctx, b, OrderCreated{ID: "m"}); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, handled) // the consumer exists
+	c, err := b.js.Consumer(ctx, b.Stream(), "unbounded")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.Config.MaxDeliver; got != -1 {
+		t.Errorf("consumer MaxDeliver = %d; want -1 (the import terminates after WithMaxDeliver failures)", got)
+	}
+}

@@ -159,7 +159,10 @@ func WithPublishTimeout(d time.Duration) ExportOption {
 
 // WithMaxDeliver sets how many times a message is delivered before the
 // import terminates it and reports it as a dead letter with
-// [ErrMaxDeliver]. It is also the consumer's MaxDeliver. The default is
+// [ErrMaxDeliver]. The count includes the deliveries of a message that was
+// given back unhandled, but only a handler failure ends them: the consumer's
+// own MaxDeliver is left unlimited, so that the server never drops a
+// message silently. The default is
 // [DefaultMaxDeliver]. It panics if n < 1.
 func WithMaxDeliver(n int) ImportOption {
 	if n < 1 {
