@@ -37,36 +37,50 @@ const (
 // the actor after a panic calls Run again and the messages queued before the
 // crash are handled then. An Actor is safe for concurrent use: any number of
 // goroutines may send to it while it runs. It must not be copied.
+//
+// The mailbox is a queue guarded by a mutex, not a channel: the actor takes
+// up to 32 messages from it at a time, with one lock, and handles them from
+// its hand, so a message costs senders and the actor less than a channel
+// send and receive. The messages in hand have left the mailbox, as a
+// message received from a channel has: while the actor works through them,
+// senders may fill the mailbox again. So up to the mailbox size plus 32
+// accepted messages wait for the handler; [Actor.Len] counts them all.
 type Actor[M any] struct {
 	name    string
 	handler Handler[M]
 	cfg     config
-	mbox    chan M
 	// asks is set when M is a Request, whose handler must reply.
 	asks bool
 
-	// gate holds the Run state, read on every send.
+	// gate holds the Run state, read on every send; its mutex also guards
+	// the mailbox.
 	gate
+	mbox mailbox[M]
+	wait waitClock
 
+	// The fields below are the running goroutine's: it takes messages from
+	// the mailbox into batch and handles them from batch[next]. They are
+	// kept between Runs (which never overlap) and touched by another
+	// goroutine only when no Run is active. They sit on cache lines of their
+	// own, so that senders and the handling goroutine do not invalidate
+	// each other's lines on every message.
+	_     [64]byte
+	batch []M
+	next  int
+	// held is the number of messages in batch not handed to the handler
+	// yet, for Len and Stats.
+	held atomic.Int64
 	// pending is a message whose handler panicked and that is to be retried
-	// first thing in the next Run. Only the running goroutine touches it, and
-	// Runs never overlap.
+	// first thing in the next Run.
 	pending    M
 	hasPending bool
 	attempts   int
-
-	// The counters written by the handling goroutine and the ones written by
-	// senders sit on cache lines of their own, so the two sides do not
-	// invalidate each other's lines on every message.
-	_        [64]byte
-	handled  atomic.Uint64
-	failed   atomic.Uint64
-	panicked atomic.Uint64
-	dead     atomic.Uint64
-	evicted  atomic.Uint64
-	_        [64]byte
-	wait     waitClock
-	_        [64]byte
+	handled    atomic.Uint64
+	failed     atomic.Uint64
+	panicked   atomic.Uint64
+	dead       atomic.Uint64
+	evicted    atomic.Uint64
+	_          [64]byte
 }
 
 // New returns an actor named name that handles messages with h. It panics if
@@ -80,7 +94,7 @@ func New[M any](name string, h Handler[M], opts ...Option) *Actor[M] {
 		panic(fmt.Sprintf("actor: New(%q): nil handler", name))
 	}
 	a := &Actor[M]{name: name, handler: h, cfg: newConfig(opts)}
-	a.mbox = make(chan M, a.cfg.mailbox)
+	a.mbox.init(a.cfg.mailbox)
 	_, a.asks = any(*new(M)).(abandoner)
 	a.wait.init(a.cfg.mailbox)
 	a.gate.init()
@@ -144,15 +158,29 @@ func (a *Actor[M]) Run(ctx context.Context) (err error) {
 // that Run's end reports what it leaves. Run may be called again after
 // Retire.
 func (a *Actor[M]) Retire() {
+	// The messages are collected under the gate's lock, so that no Run
+	// starts meanwhile, and reported after it, so that a dead-letter hook
+	// may send to the actor.
+	var left []M
+	var pending M
+	hasPending, attempts := false, 0
 	a.retire(func() {
 		if a.hasPending {
-			m, n := a.pending, a.attempts
+			pending, hasPending, attempts = a.pending, true, a.attempts
 			a.clearPending()
-			a.deadLetter(m, errRetiredPending, n)
+		}
+		for m, ok := a.nextHeld(); ok; m, ok = a.nextHeld() {
+			left = append(left, m)
+		}
+		for m, ok := a.mbox.pop(); ok; m, ok = a.mbox.pop() {
+			left = append(left, m)
 		}
 	})
-	if a.state.Load() == stopped {
-		a.reject(ErrStopped)
+	if hasPending {
+		a.deadLetter(pending, errRetiredPending, attempts)
+	}
+	for _, m := range left {
+		a.deadLetter(m, ErrStopped, 0)
 	}
 }
 
@@ -185,15 +213,12 @@ func (a *Actor[M]) loop(ctx context.Context) (perr *PanicError) {
 	done := ctx.Done()
 	spins := maxSpins
 	for {
-		// The fast path is single-case selects, which the compiler turns
-		// into non-blocking channel operations without a select lock.
-		select {
-		case cur = <-a.mbox:
-		default:
-			if !a.await(&cur, &spins, done) {
-				return nil
-			}
+		if a.next == len(a.batch) && !a.refill(&spins, done) {
+			return nil
 		}
+		cur = a.batch[a.next]
+		a.next++
+		a.held.Add(-1)
 		a.handle(ctx, cur)
 		select {
 		case <-done:
@@ -203,51 +228,81 @@ func (a *Actor[M]) loop(ctx context.Context) (perr *PanicError) {
 	}
 }
 
-// await waits for a message while the mailbox is empty: it polls it, yields
-// to the goroutines this one woke (one of them is often about to send the
-// next message), then parks. It reports false when done closed first.
-func (a *Actor[M]) await(m *M, spins *int, done <-chan struct{}) bool {
+// refill takes the next batch of messages from the mailbox, waiting while
+// it is empty: it polls it, yields to the goroutines this one woke (one of
+// them is often about to send the next message), then parks. It reports
+// false when done closed first.
+func (a *Actor[M]) refill(spins *int, done <-chan struct{}) bool {
+	if a.take(false) {
+		return true
+	}
 	if *spins > 0 {
-		if a.spin(m, *spins) {
-			*spins = min(2**spins, maxSpins)
-			return true
+		for range *spins * pollsPerSpin {
+			if a.mbox.n.Load() > 0 && a.take(false) {
+				*spins = min(2**spins, maxSpins)
+				return true
+			}
 		}
 		*spins /= 2
 	}
 	runtime.Gosched()
-	select {
-	case *m = <-a.mbox:
-		return true
-	default:
-	}
-	select {
-	case <-done:
-		return false
-	case *m = <-a.mbox:
-		*spins = max(*spins, 1)
-		return true
-	}
-}
-
-// maxSpins is the most times an empty mailbox is polled before the actor
-// parks in a select. Parking and being woken by the next send costs several
-// times a channel operation, and a sender that keeps the actor busy usually
-// delivers within a few polls; but polling in vain takes a core from the
-// goroutines that would send. So the number adapts: it doubles each time
-// polling found a message and halves each time it did not, down to one poll
-// after the actor had to park.
-const maxSpins = 64
-
-// spin polls the mailbox without blocking up to n times.
-func (a *Actor[M]) spin(m *M, n int) bool {
-	for range n {
+	for !a.take(true) {
 		select {
-		case *m = <-a.mbox:
-			return true
-		default:
+		case <-done:
+			a.mu.Lock()
+			a.mbox.parked = false
+			a.mu.Unlock()
+			return false
+		case <-a.mbox.wake:
+			*spins = max(*spins, 1)
 		}
 	}
-	return false
+	return true
+}
+
+// maxSpins is the most rounds of polls of an empty mailbox before the actor
+// parks. Parking and being woken by the next send costs several times a
+// send, and a sender that keeps the actor busy usually delivers within a
+// few polls; but polling in vain takes a core from the goroutines that
+// would send. So the number adapts: it doubles each time polling found a
+// message and halves each time it did not, down to one round after the
+// actor had to park.
+const (
+	maxSpins     = 64
+	pollsPerSpin = 8
+)
+
+// take moves the next messages from the mailbox to the batch, which must
+// be used up. When the mailbox is empty it reports false, and with park
+// marks the actor parked, to be woken by the next send.
+func (a *Actor[M]) take(park bool) bool {
+	clear(a.batch)
+	if a.batch == nil {
+		a.batch = make([]M, min(batchSize, a.mbox.size))
+	}
+	a.batch = a.batch[:cap(a.batch)]
+	a.mu.Lock()
+	k := a.mbox.take(a.batch)
+	if k == 0 && park {
+		a.mbox.parked = true
+	}
+	a.mu.Unlock()
+	a.batch, a.next = a.batch[:k], 0
+	a.held.Store(int64(k))
+	return k > 0
+}
+
+// nextHeld returns the next message taken from the mailbox and not handled
+// yet, if any, when no Run is handling messages.
+func (a *Actor[M]) nextHeld() (m M, ok bool) {
+	if a.next == len(a.batch) {
+		return m, false
+	}
+	m = a.batch[a.next]
+	a.batch[a.next] = *new(M)
+	a.next++
+	a.held.Add(-1)
+	return m, true
 }
 
 func (a *Actor[M]) handle(ctx context.Context, m M) {
@@ -292,12 +347,10 @@ func (a *Actor[M]) shutdown(ctx context.Context) {
 		a.clearPending()
 		a.deadLetter(m, fmt.Errorf("%w: stopped before the retry", ErrPanicked), n)
 	}
+	// Sends have been refused since the context ended, under the lock that
+	// guards the mailbox: what the drain leaves is all there is.
 	a.drain(ctx)
-	// A sender that saw the actor running may have put a message in after
-	// the drain: the store below and the sender's check after its put (see
-	// accepted) make sure one of the two reports it.
 	a.state.Store(stopped)
-	a.reject(ErrStopped)
 }
 
 // drain handles what is queued until the mailbox is empty or the drain
@@ -306,12 +359,14 @@ func (a *Actor[M]) drain(ctx context.Context) {
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.drainTimeout)
 	defer cancel()
 	for dctx.Err() == nil {
-		select {
-		case m := <-a.mbox:
-			a.drainOne(dctx, m)
-		default:
-			return
+		m, ok := a.nextHeld()
+		if !ok {
+			if !a.take(false) {
+				return
+			}
+			continue
 		}
+		a.drainOne(dctx, m)
 	}
 	a.reject(ErrDrainTimeout)
 }
@@ -329,15 +384,20 @@ func (a *Actor[M]) drainOne(ctx context.Context, m M) {
 	a.handle(ctx, m)
 }
 
-// reject reports every queued message as a dead letter with reason.
+// reject reports every message taken or queued as a dead letter with
+// reason. It is called when no Run is handling messages.
 func (a *Actor[M]) reject(reason error) {
 	for {
-		select {
-		case m := <-a.mbox:
-			a.deadLetter(m, reason, 0)
-		default:
+		m, ok := a.nextHeld()
+		if !ok {
+			a.mu.Lock()
+			m, ok = a.mbox.pop()
+			a.mu.Unlock()
+		}
+		if !ok {
 			return
 		}
+		a.deadLetter(m, reason, 0)
 	}
 }
 
@@ -431,11 +491,11 @@ type Stats struct {
 // one by one while the actor may be running, so they are individually exact
 // but not a single atomic snapshot.
 func (a *Actor[M]) Stats() Stats {
-	q := len(a.mbox)
+	q := a.Len()
 	return Stats{
 		Name:        a.name,
 		Queued:      q,
-		Capacity:    cap(a.mbox),
+		Capacity:    a.mbox.size,
 		Handled:     a.handled.Load(),
 		Failed:      a.failed.Load(),
 		Panics:      a.panicked.Load(),
@@ -446,8 +506,9 @@ func (a *Actor[M]) Stats() Stats {
 	}
 }
 
-// Len returns the number of messages in the mailbox.
-func (a *Actor[M]) Len() int { return len(a.mbox) }
+// Len returns the number of messages accepted and not handed to the handler
+// yet: those in the mailbox and those the actor has taken from it.
+func (a *Actor[M]) Len() int { return int(a.mbox.n.Load() + a.held.Load()) }
 
 // Cap returns the size of the mailbox.
-func (a *Actor[M]) Cap() int { return cap(a.mbox) }
+func (a *Actor[M]) Cap() int { return a.mbox.size }

@@ -1,7 +1,7 @@
 // Package actor runs a handler over a bounded mailbox on one goroutine: the
 // unit of work that troupe supervises and that the bus delivers events to.
 //
-// An [Actor] owns a buffered channel of messages of one type and handles them
+// An [Actor] owns a bounded mailbox of messages of one type and handles them
 // one at a time, in order, on the goroutine that calls [Actor.Run]:
 //
 //	a := actor.New("email", func(ctx context.Context, o OrderCreated) error {

@@ -57,9 +57,9 @@ func (c *config) log() *slog.Logger {
 }
 
 // WithMailbox sets how many messages the mailbox holds before sends wait
-// (Send) or fail (TrySend). The default is [DefaultMailboxSize]. The mailbox
-// is allocated at construction: its memory is size times the message size.
-// It panics if size < 1.
+// (Send) or fail (TrySend). The default is [DefaultMailboxSize]. An actor's
+// mailbox grows as messages queue up, to at most size times the message
+// size; a pool's is allocated at construction. It panics if size < 1.
 func WithMailbox(size int) Option {
 	if size < 1 {
 		panic(fmt.Sprintf("actor: WithMailbox: size %d < 1", size))

@@ -9,16 +9,13 @@ import (
 // [ErrMailboxFull] when the mailbox is full and [ErrStopped] when the actor
 // has stopped. It does not allocate.
 func (a *Actor[M]) TrySend(m M) error {
-	if a.state.Load() >= draining {
-		return ErrStopped
+	a.mu.Lock()
+	wake, err := a.put(m)
+	a.mu.Unlock()
+	if wake {
+		a.mbox.wakeUp()
 	}
-	select {
-	case a.mbox <- m:
-		a.accepted()
-		return nil
-	default:
-		return ErrMailboxFull
-	}
+	return err
 }
 
 // Send puts m in the mailbox, waiting for room until ctx is done. When ctx
@@ -28,32 +25,29 @@ func (a *Actor[M]) TrySend(m M) error {
 // is full, it returns [ErrWouldDeadlock] instead of waiting for itself. It does
 // not allocate while there is room.
 func (a *Actor[M]) Send(ctx context.Context, m M) error {
-	if a.state.Load() >= draining {
-		return ErrStopped
-	}
-	select {
-	case a.mbox <- m:
-		a.accepted()
-		return nil
-	default:
+	if err := a.TrySend(m); err != ErrMailboxFull {
+		return err
 	}
 	if self, _ := ctx.Value(selfKey{}).(*Actor[M]); self == a {
 		return ErrWouldDeadlock
 	}
 	for {
-		stop := *a.stop.Load()
+		a.mu.Lock()
+		wake, err := a.put(m)
+		if err != ErrMailboxFull {
+			a.mu.Unlock()
+			if wake {
+				a.mbox.wakeUp()
+			}
+			return err
+		}
+		room, stop := a.mbox.roomChan(), *a.stop.Load()
+		a.mu.Unlock()
 		select {
-		case a.mbox <- m:
-			a.accepted()
-			return nil
+		case <-room:
+		case <-stop:
 		case <-ctx.Done():
 			return fmt.Errorf("%w: %w", ErrMailboxFull, context.Cause(ctx))
-		case <-stop:
-			if a.state.Load() >= draining {
-				return ErrStopped
-			}
-			// The channel of an earlier Run: a new Run has started since
-			// the state was read; wait on its channel.
 		}
 	}
 }
@@ -61,40 +55,38 @@ func (a *Actor[M]) Send(ctx context.Context, m M) error {
 // Displace puts m in the mailbox; when the mailbox is full it first removes
 // the oldest queued message and returns it with evicted true, for the caller
 // to report: the actor does not count it as a dead letter, only as evicted.
-// When another sender takes the freed room first, it returns
-// [ErrMailboxFull] and m was not accepted. It is what a drop-oldest policy
-// needs, and never waits.
+// A message the actor has taken from the mailbox to handle is not evicted.
+// It is what a drop-oldest policy needs, and never waits.
 func (a *Actor[M]) Displace(m M) (old M, evicted bool, err error) {
+	a.mu.Lock()
 	if a.state.Load() >= draining {
+		a.mu.Unlock()
 		return old, false, ErrStopped
 	}
-	select {
-	case a.mbox <- m:
-		a.accepted()
-		return old, false, nil
-	default:
-	}
-	select {
-	case old = <-a.mbox:
-		evicted = true
+	if a.mbox.full() {
+		old, evicted = a.mbox.pop()
 		a.evicted.Add(1)
-	default:
 	}
-	select {
-	case a.mbox <- m:
-		a.accepted()
-		return old, evicted, nil
-	default:
-		return old, evicted, ErrMailboxFull
+	wake := a.mbox.push(m)
+	a.wait.sent()
+	a.mu.Unlock()
+	if wake {
+		a.mbox.wakeUp()
 	}
+	return old, evicted, nil
 }
 
-// accepted accounts for a message just put in the mailbox. If the actor
-// stopped between the state check and the put, nobody is left to handle the
-// message: report it (and anything else that raced in) as a dead letter.
-func (a *Actor[M]) accepted() {
-	a.wait.sent()
-	if a.state.Load() == stopped {
-		a.reject(ErrStopped)
+// put puts m in the mailbox if the actor accepts messages and there is
+// room; it reports whether the actor must be woken (see mailbox.push). a.mu
+// is held.
+func (a *Actor[M]) put(m M) (wake bool, err error) {
+	if a.state.Load() >= draining {
+		return false, ErrStopped
 	}
+	if a.mbox.full() {
+		return false, ErrMailboxFull
+	}
+	wake = a.mbox.push(m)
+	a.wait.sent()
+	return wake, nil
 }

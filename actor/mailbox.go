@@ -1,0 +1,132 @@
+package actor
+
+import "sync/atomic"
+
+// batchSize is the most messages an actor takes from its mailbox at once.
+// Taking a batch costs one lock, where a channel costs a lock per message,
+// and it lets senders fill the room the batch made while the handler works
+// through it.
+const batchSize = 32
+
+// A mailbox is an actor's bounded FIFO queue: a ring buffer that grows on
+// demand up to the mailbox size, so an idle actor holds no buffer. Its
+// fields are guarded by the gate's mutex, except n, which is also read
+// without the lock.
+type mailbox[M any] struct {
+	buf  []M
+	head int // index in buf of the oldest message
+	size int // the most messages it holds
+	// n is the number of messages queued. It is written under the lock and
+	// read without it by the actor polling for messages and by Len.
+	n atomic.Int64
+	// parked is set while the actor waits on wake for a message.
+	parked bool
+	wake   chan struct{}
+	// room is closed when messages are taken, waking the senders waiting
+	// for room; the first sender that waits makes it.
+	room chan struct{}
+}
+
+func (q *mailbox[M]) init(size int) {
+	q.size = size
+	q.wake = make(chan struct{}, 1)
+}
+
+func (q *mailbox[M]) full() bool { return int(q.n.Load()) == q.size }
+
+// push appends m to a mailbox that is not full. It reports whether the
+// actor is parked and must be woken (see wakeUp), once the lock is released.
+func (q *mailbox[M]) push(m M) (wake bool) {
+	n := int(q.n.Load())
+	if n == len(q.buf) {
+		q.grow(n)
+	}
+	i := q.head + n
+	if i >= len(q.buf) {
+		i -= len(q.buf)
+	}
+	q.buf[i] = m
+	q.n.Store(int64(n + 1))
+	if q.parked {
+		q.parked = false
+		return true
+	}
+	return false
+}
+
+// wakeUp wakes the parked actor. It is called without the lock, after push
+// reported that it must be.
+func (q *mailbox[M]) wakeUp() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// grow makes room for more than the n queued messages, up to size.
+func (q *mailbox[M]) grow(n int) {
+	buf := make([]M, min(max(2*len(q.buf), 8), q.size))
+	q.copyOut(buf[:n])
+	q.buf, q.head = buf, 0
+}
+
+// copyOut copies the oldest len(dst) queued messages to dst, without
+// removing them.
+func (q *mailbox[M]) copyOut(dst []M) {
+	k := copy(dst, q.buf[q.head:])
+	copy(dst[k:], q.buf)
+}
+
+// pop removes and returns the oldest message, if any.
+func (q *mailbox[M]) pop() (m M, ok bool) {
+	n := int(q.n.Load())
+	if n == 0 {
+		return m, false
+	}
+	m = q.buf[q.head]
+	q.remove(1, n)
+	return m, true
+}
+
+// take moves up to len(dst) of the oldest messages to dst and returns how
+// many it moved.
+func (q *mailbox[M]) take(dst []M) int {
+	n := int(q.n.Load())
+	k := min(n, len(dst))
+	if k == 0 {
+		return 0
+	}
+	q.copyOut(dst[:k])
+	q.remove(k, n)
+	return k
+}
+
+// remove drops the k oldest of the n queued messages, clearing their slots
+// so that the garbage collector can free what they point to, and wakes the
+// senders waiting for room.
+func (q *mailbox[M]) remove(k, n int) {
+	end := q.head + k
+	if end <= len(q.buf) {
+		clear(q.buf[q.head:end])
+	} else {
+		clear(q.buf[q.head:])
+		clear(q.buf[:end-len(q.buf)])
+	}
+	q.head = end
+	if q.head >= len(q.buf) {
+		q.head -= len(q.buf)
+	}
+	q.n.Store(int64(n - k))
+	if q.room != nil {
+		close(q.room)
+		q.room = nil
+	}
+}
+
+// roomChan returns the channel closed when room is next made.
+func (q *mailbox[M]) roomChan() chan struct{} {
+	if q.room == nil {
+		q.room = make(chan struct{})
+	}
+	return q.room
+}
