@@ -3,6 +3,7 @@ package actor_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"log/slog"
 	"runtime"
 	"runtime/pprof"
@@ -585,5 +586,57 @@ func TestRetireReportsTheQueueOfACrashedActor(t *testing.T) {
 	}
 	if s := a.Stats(); s.DeadLetters != 4 || s.Handled != 1 {
 		t.Errorf("got %+v; want 4 dead letters, 1 handled", s)
+	}
+}
+
+// TestMessagesInHand checks the batch semantics: messages the actor has taken
+// from its mailbox still count in Len, are not evicted by Displace, and are
+// handled in order before what was queued after them.
+func TestMessagesInHand(t *testing.T) {
+	entered := make(chan int, 8)
+	release := make(chan struct{})
+	var got []int
+	a := actor.New("hand", func(_ context.Context, m int) error {
+		entered <- m
+		if m == 1 {
+			<-release
+		}
+		got = append(got, m)
+		return nil
+	}, actor.WithMailbox(2))
+	for m := range 2 {
+		if err := a.TrySend(m + 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop := run(t, a)
+	if m := <-entered; m != 1 {
+		t.Fatalf("first message handled is %d; want 1", m)
+	}
+	// 1 is in the handler and 2 in hand: the mailbox has room for two more.
+	for _, m := range []int{3, 4} {
+		if err := a.TrySend(m); err != nil {
+			t.Fatalf("TrySend(%d) = %v; want nil", m, err)
+		}
+	}
+	if err := a.TrySend(5); !errors.Is(err, actor.ErrMailboxFull) {
+		t.Fatalf("TrySend(5) = %v; want ErrMailboxFull", err)
+	}
+	if n := a.Len(); n != 3 {
+		t.Fatalf("Len() = %d; want 3 (2 in hand, 3 and 4 queued)", n)
+	}
+	old, evicted, err := a.Displace(6)
+	if err != nil || !evicted || old != 3 {
+		t.Fatalf("Displace(6) = %d, %v, %v; want 3 evicted: 2 is in hand", old, evicted, err)
+	}
+	close(release)
+	for range 3 {
+		<-entered
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, []int{1, 2, 4, 6}) {
+		t.Fatalf("handled %v; want [1 2 4 6]", got)
 	}
 }

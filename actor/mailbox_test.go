@@ -1,0 +1,84 @@
+package actor
+
+import (
+	"context"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// TestMailboxModel runs random pushes, pops and takes against a slice and
+// checks that the ring buffer keeps the same messages in the same order,
+// across wrap-arounds and growth, never holds more than its size and
+// clears the slots it gives up.
+func TestMailboxModel(t *testing.T) {
+	for seed := range uint64(50) {
+		rng := rand.New(rand.NewPCG(seed, seed))
+		size := 1 + rng.IntN(40)
+		var q mailbox[*int]
+		q.init(size)
+		var model []*int
+		next := 0
+		for range 2000 {
+			switch op := rng.IntN(10); {
+			case op < 5:
+				if q.full() != (len(model) == size) {
+					t.Fatalf("seed %d: full() = %v with %d of %d queued", seed, q.full(), len(model), size)
+				}
+				if q.full() {
+					continue
+				}
+				v := next
+				next++
+				q.push(&v)
+				model = append(model, &v)
+			case op < 7:
+				m, ok := q.pop()
+				if ok != (len(model) > 0) {
+					t.Fatalf("seed %d: pop ok = %v with %d queued", seed, ok, len(model))
+				}
+				if ok {
+					if m != model[0] {
+						t.Fatalf("seed %d: popped %d; want %d", seed, *m, *model[0])
+					}
+					model = model[1:]
+				}
+			default:
+				dst := make([]*int, 1+rng.IntN(batchSize))
+				k := q.take(dst)
+				want := min(len(dst), len(model))
+				if k != want || !slices.Equal(dst[:k], model[:k]) {
+					t.Fatalf("seed %d: took %d messages; want %d in order", seed, k, want)
+				}
+				model = model[k:]
+			}
+			if int(q.n.Load()) != len(model) || len(q.buf) > size {
+				t.Fatalf("seed %d: %d queued in a buffer of %d; want %d of at most %d", seed, q.n.Load(), len(q.buf), len(model), size)
+			}
+			// The slots outside the queue hold nothing for the garbage
+			// collector to keep.
+			for i := len(model); i < len(q.buf); i++ {
+				if q.buf[(q.head+i)%len(q.buf)] != nil {
+					t.Fatalf("seed %d: slot %d outside the queue not cleared", seed, i)
+				}
+			}
+		}
+	}
+}
+
+// TestMailboxGrowsOnDemand checks that an actor's mailbox holds no buffer
+// until messages queue up, and grows no further than they need.
+func TestMailboxGrowsOnDemand(t *testing.T) {
+	a := New("lazy", func(context.Context, int) error { return nil }, WithMailbox(1024))
+	if len(a.mbox.buf) != 0 {
+		t.Fatalf("new actor's buffer holds %d slots; want 0", len(a.mbox.buf))
+	}
+	for i := range 20 {
+		if err := a.TrySend(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(a.mbox.buf); n != 32 {
+		t.Fatalf("buffer of %d slots for 20 messages; want 32", n)
+	}
+}
