@@ -3,10 +3,10 @@ package actor_test
 import (
 	"context"
 	"errors"
-	"slices"
 	"log/slog"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
