@@ -491,7 +491,10 @@ type Stats struct {
 // one by one while the actor may be running, so they are individually exact
 // but not a single atomic snapshot.
 func (a *Actor[M]) Stats() Stats {
+	a.mu.Lock()
 	q := a.Len()
+	wait := a.wait.oldestOf(a.mbox.pushed, q)
+	a.mu.Unlock()
 	return Stats{
 		Name:        a.name,
 		Queued:      q,
@@ -501,7 +504,7 @@ func (a *Actor[M]) Stats() Stats {
 		Panics:      a.panicked.Load(),
 		DeadLetters: a.dead.Load(),
 		Evicted:     a.evicted.Load(),
-		OldestWait:  a.wait.oldest(q),
+		OldestWait:  wait,
 		Running:     a.state.Load() == running,
 	}
 }

@@ -19,6 +19,9 @@ type mailbox[M any] struct {
 	// n is the number of messages queued. It is written under the lock and
 	// read without it by the actor polling for messages and by Len.
 	n atomic.Int64
+	// pushed counts the messages pushed so far: the sequence number of the
+	// latest, for the wait clock.
+	pushed uint64
 	// parked is set while the actor waits on wake for a message.
 	parked bool
 	wake   chan struct{}
@@ -47,6 +50,7 @@ func (q *mailbox[M]) push(m M) (wake bool) {
 	}
 	q.buf[i] = m
 	q.n.Store(int64(n + 1))
+	q.pushed++
 	if q.parked {
 		q.parked = false
 		return true

@@ -68,7 +68,7 @@ func (a *Actor[M]) Displace(m M) (old M, evicted bool, err error) {
 		a.evicted.Add(1)
 	}
 	wake := a.mbox.push(m)
-	a.wait.sent()
+	a.wait.stamp(a.mbox.pushed)
 	a.mu.Unlock()
 	if wake {
 		a.mbox.wakeUp()
@@ -87,6 +87,6 @@ func (a *Actor[M]) put(m M) (wake bool, err error) {
 		return false, ErrMailboxFull
 	}
 	wake = a.mbox.push(m)
-	a.wait.sent()
+	a.wait.stamp(a.mbox.pushed)
 	return wake, nil
 }

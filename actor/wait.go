@@ -39,8 +39,11 @@ func (w *waitClock) init(capacity int) {
 }
 
 // sent counts one accepted message and stamps it if its turn has come.
-func (w *waitClock) sent() {
-	n := w.n.Add(1)
+func (w *waitClock) sent() { w.stamp(w.n.Add(1)) }
+
+// stamp stamps the message with sequence n if its turn has come, for an
+// owner that counts the accepted messages itself instead of with sent.
+func (w *waitClock) stamp(n uint64) {
 	if n%stampEvery != 1 {
 		return
 	}
@@ -52,8 +55,11 @@ func (w *waitClock) sent() {
 
 // oldest returns the estimated wait of the head of a mailbox holding queued
 // messages, or 0 when it is empty or the estimate is unavailable.
-func (w *waitClock) oldest(queued int) time.Duration {
-	n := w.n.Load()
+func (w *waitClock) oldest(queued int) time.Duration { return w.oldestOf(w.n.Load(), queued) }
+
+// oldestOf is oldest for an owner that counts the accepted messages itself:
+// n of them so far.
+func (w *waitClock) oldestOf(n uint64, queued int) time.Duration {
 	if queued <= 0 || uint64(queued) > n {
 		return 0
 	}

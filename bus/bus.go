@@ -11,10 +11,6 @@ import (
 	"time"
 )
 
-// closedBit marks a Bus's or a Subscription's state as closed; the bits
-// below it count the publishes (deliveries) in flight.
-const closedBit = int64(1) << 62
-
 // A Bus routes published events, by Go type, to the inboxes subscribed to
 // them. The zero value is not usable: make one with [New]. A Bus is safe for
 // concurrent use and must not be copied.
@@ -33,18 +29,16 @@ type Bus struct {
 	// replaced (copy on write) under mu.
 	table atomic.Pointer[table]
 
+	// retired holds the routes replaced in the table (or sealed by Close)
+	// that publishes may still be delivering along; see Unsubscribe.
+	retired []*route
+
+	closed atomic.Bool
 	// aborted is set by Close when its context ended before the in-flight
 	// publishes finished: blocked deliveries are canceled from then on.
 	aborted atomic.Bool
-
-	// state counts the publishes in flight, plus closedBit once Close has
-	// been called; drained is closed when the bus is closed and no publish
-	// is in flight.
-	_         [64]byte
-	state     atomic.Int64
-	_         [64]byte
-	drained   chan struct{}
-	drainOnce sync.Once
+	// waiting counts the publishes waiting for room in Block inboxes.
+	waiting flight
 }
 
 // An Option configures a [Bus] at construction.
@@ -113,32 +107,15 @@ func WithSlowAfter(d time.Duration) Option {
 // New returns an empty, open bus.
 func New(opts ...Option) *Bus {
 	b := &Bus{
-		byType:  make(map[reflect.Type][]*Subscription),
-		drained: make(chan struct{}),
-		cfg:     config{slowAfter: DefaultSlowAfter},
+		byType: make(map[reflect.Type][]*Subscription),
+		cfg:    config{slowAfter: DefaultSlowAfter},
 	}
+	b.waiting.init()
 	for _, o := range opts {
 		o(&b.cfg)
 	}
 	b.table.Store(newTable(map[reflect.Type]*route{}))
 	return b
-}
-
-// enter counts a publish in flight; it reports false, counting nothing, if
-// the bus is closed.
-func (b *Bus) enter() bool {
-	if b.state.Add(1)&closedBit != 0 {
-		b.leave()
-		return false
-	}
-	return true
-}
-
-// leave ends a publish counted by enter.
-func (b *Bus) leave() {
-	if b.state.Add(-1) == closedBit {
-		b.drainOnce.Do(func() { close(b.drained) })
-	}
 }
 
 // Close closes the bus: Publish and Subscribe return [ErrClosed] from now
@@ -153,16 +130,29 @@ func (b *Bus) leave() {
 // (an error) rather than a closed channel (a panic). Close may be called more
 // than once and from several goroutines; each call waits as the first.
 func (b *Bus) Close(ctx context.Context) error {
-	if b.state.Or(closedBit) == 0 {
-		b.drainOnce.Do(func() { close(b.drained) })
+	b.mu.Lock()
+	if !b.closed.Swap(true) {
+		// Publishes that find a sealed route while the bus is closed
+		// return ErrClosed.
+		for _, r := range b.table.Load().routes {
+			b.retire(r)
+		}
 	}
+	routes := slices.Clone(b.retired)
+	b.mu.Unlock()
+	// The publishes along the routes never wait; those that must wait for
+	// room are counted in b.waiting before they leave their route.
+	for _, r := range routes {
+		<-r.flight.done()
+	}
+	b.waiting.close()
 	select {
-	case <-b.drained:
+	case <-b.waiting.done():
 		return nil
 	case <-ctx.Done():
 	}
 	b.abort()
-	<-b.drained
+	<-b.waiting.done()
 	return fmt.Errorf("bus: Close: publishes in flight canceled: %w", context.Cause(ctx))
 }
 
@@ -178,4 +168,4 @@ func (b *Bus) abort() {
 }
 
 // Closed reports whether [Bus.Close] has been called.
-func (b *Bus) Closed() bool { return b.state.Load()&closedBit != 0 }
+func (b *Bus) Closed() bool { return b.closed.Load() }

@@ -80,6 +80,13 @@ func (g *gone) TrySend(int) error {
 func TestConcurrentSubscribeUnsubscribePublish(t *testing.T) {
 	ctx := testCtx(t)
 	b, _ := newBus(t)
+	// steady stays subscribed throughout: the routes replaced under the
+	// publishes must not cost it an event.
+	steady := &tally{}
+	if _, err := bus.Subscribe[int](b, steady); err != nil {
+		t.Fatal(err)
+	}
+	var published atomic.Int64
 	stop := make(chan struct{})
 	var pubs sync.WaitGroup
 	for range 4 {
@@ -90,6 +97,7 @@ func TestConcurrentSubscribeUnsubscribePublish(t *testing.T) {
 					return
 				default:
 				}
+				published.Add(1)
 				var err error
 				if i%2 == 0 {
 					err = bus.Publish(ctx, b, i)
@@ -128,10 +136,20 @@ func TestConcurrentSubscribeUnsubscribePublish(t *testing.T) {
 	subs.Wait()
 	close(stop)
 	pubs.Wait()
-	if n := len(b.Stats()); n != 0 {
-		t.Errorf("got %d subscriptions; want 0", n)
+	if n := len(b.Stats()); n != 1 {
+		t.Errorf("got %d subscriptions; want 1", n)
+	}
+	if got, want := steady.n.Load(), published.Load(); got != want {
+		t.Errorf("steady subscription got %d events; want all %d published", got, want)
 	}
 }
+
+// tally is an inbox that counts the events it accepts.
+type tally struct{ n atomic.Int64 }
+
+func (c *tally) Name() string                        { return "tally" }
+func (c *tally) Send(_ context.Context, _ int) error { c.n.Add(1); return nil }
+func (c *tally) TrySend(int) error                   { c.n.Add(1); return nil }
 
 // anyInbox adapts a gone to Inbox[any].
 type anyInbox struct{ g *gone }

@@ -44,15 +44,15 @@ func Publish[E any](ctx context.Context, b *Bus, e E) error {
 	if b == nil {
 		return errNilBus
 	}
-	if !b.enter() {
-		return ErrClosed
+	r, err := b.enterRoute(reflect.TypeFor[E]())
+	if err != nil {
+		return err
 	}
-	defer b.leave()
-	r := b.routeFor(reflect.TypeFor[E]())
 	if r.dynamic {
+		r.flight.leave()
 		return b.publishAny(ctx, any(e))
 	}
-	return publish(ctx, r, e)
+	return publish(ctx, b, r, e)
 }
 
 var errNilBus = fmt.Errorf("%w: Publish: nil bus", ErrInvalid)
@@ -61,8 +61,9 @@ var errNilBus = fmt.Errorf("%w: Publish: nil bus", ErrInvalid)
 // allocating.
 const pendBuf = 8
 
-// publish delivers e along r, statically typed for the subscriptions to E.
-func publish[E any](ctx context.Context, r *route, e E) error {
+// publish delivers e along r, statically typed for the subscriptions to E,
+// and leaves r.
+func publish[E any](ctx context.Context, b *Bus, r *route, e E) error {
 	direct, _ := r.direct.([]*typed[E])
 	var v any
 	if len(r.boxed) > 0 {
@@ -87,6 +88,10 @@ func publish[E any](ctx context.Context, r *route, e E) error {
 			errs = append(errs, err)
 		}
 	}
+	if !b.leaveRoute(r, len(pend) > 0) {
+		return joined(errs)
+	}
+	defer b.waiting.leave()
 	for _, i := range pend {
 		var err error
 		if i >= 0 {
@@ -107,7 +112,10 @@ func (b *Bus) publishAny(ctx context.Context, v any) error {
 	if v == nil {
 		return errNilEvent
 	}
-	r := b.routeFor(reflect.TypeOf(v))
+	r, err := b.enterRoute(reflect.TypeOf(v))
+	if err != nil {
+		return err
+	}
 	n := len(r.directAny)
 	var buf [pendBuf]int32
 	pend := buf[:0]
@@ -126,12 +134,28 @@ func (b *Bus) publishAny(ctx context.Context, v any) error {
 			errs = append(errs, err)
 		}
 	}
+	if !b.leaveRoute(r, len(pend) > 0) {
+		return joined(errs)
+	}
+	defer b.waiting.leave()
 	for _, i := range pend {
 		if err := at(int(i)).waitAny(ctx, v); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return joined(errs)
+}
+
+// leaveRoute ends a publish's offers along r. A publish with deliveries
+// left to wait for is counted in b.waiting first, before Close, which waits
+// for the routes, can see it gone; it then reports true and must leave
+// b.waiting when done.
+func (b *Bus) leaveRoute(r *route, waits bool) bool {
+	if waits {
+		b.waiting.hold()
+	}
+	r.flight.leave()
+	return waits
 }
 
 func joined(errs []error) error {
@@ -174,12 +198,8 @@ func (t *typed[T]) waitAny(ctx context.Context, v any) error { return t.wait(ctx
 // *DeliveryError when the inbox rejected e.
 func (t *typed[T]) offer(e T) (wait bool, err error) {
 	s := t.s
-	if !s.enter() {
-		return false, nil
-	}
 	err = t.in.TrySend(e)
 	if err == nil {
-		s.leave()
 		s.delivered.Add(1)
 		if s.slow.Load() {
 			s.recovering()
@@ -187,21 +207,17 @@ func (t *typed[T]) offer(e T) (wait bool, err error) {
 		return false, nil
 	}
 	if !isFull(err) {
-		s.leave()
 		return false, s.fail(reasonRejected, e, fmt.Errorf("%w: %w", ErrRejected, err))
 	}
 	switch s.policy {
 	case Block:
-		s.leave()
 		return true, nil
 	case DropNewest:
-		s.leave()
 		s.becameSlow()
 		s.dropped(reasonNewest, e, ErrDroppedNewest)
 		return false, nil
 	}
 	err = t.displace(e)
-	s.leave()
 	s.becameSlow()
 	return false, err
 }
@@ -239,7 +255,7 @@ func (t *typed[T]) displace(e T) error {
 // or the bus's Close gives up waiting.
 func (t *typed[T]) wait(ctx context.Context, e T) error {
 	s := t.s
-	if !s.enter() {
+	if !s.inWait.enter() {
 		// Unsubscribed since the offer found the inbox full: the event was
 		// offered, so it is reported, not dropped silently.
 		return s.fail(reasonCanceled, e, errUnsubscribedWait)
@@ -249,11 +265,11 @@ func (t *typed[T]) wait(ctx context.Context, e T) error {
 	for range spinTries {
 		runtime.Gosched()
 		if err := t.in.TrySend(e); err == nil {
-			s.leave()
+			s.inWait.leave()
 			s.delivered.Add(1)
 			return nil
 		} else if !isFull(err) {
-			s.leave()
+			s.inWait.leave()
 			return s.fail(reasonRejected, e, fmt.Errorf("%w: %w", ErrRejected, err))
 		}
 	}
@@ -275,7 +291,7 @@ func (t *typed[T]) wait(ctx context.Context, e T) error {
 	stop()
 	s.removeWait(w)
 	cancel(nil)
-	s.leave()
+	s.inWait.leave()
 	if err == nil {
 		s.delivered.Add(1)
 		return nil

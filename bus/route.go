@@ -3,6 +3,7 @@ package bus
 import (
 	"math/bits"
 	"reflect"
+	"slices"
 	"unsafe"
 )
 
@@ -71,6 +72,11 @@ func (tb *table) lookup(k unsafe.Pointer) *route {
 // to, computed once when the type is first published and recomputed only
 // when a subscription that matches it comes or goes.
 type route struct {
+	// flight counts the publishes delivering along the route. It is closed
+	// when the route is replaced in the table, or by Close, so that
+	// Unsubscribe and Close can wait for the publishes that may still use
+	// it.
+	flight flight
 	// dynamic is set when the published type is an interface type: each
 	// event is then routed by its dynamic type.
 	dynamic bool
@@ -85,19 +91,35 @@ type route struct {
 	boxed []deliverer
 }
 
-// routeFor returns the route of events of type t.
-func (b *Bus) routeFor(t reflect.Type) *route {
-	if r := b.table.Load().lookup(typeKey(t)); r != nil {
-		return r
+// enterRoute returns the route of events of type t, counted in flight
+// until the caller leaves it. It returns ErrClosed once the bus is closed.
+func (b *Bus) enterRoute(t reflect.Type) (*route, error) {
+	for {
+		r := b.table.Load().lookup(typeKey(t))
+		if r == nil {
+			if r = b.addRoute(t); r == nil {
+				return nil, ErrClosed
+			}
+		}
+		if r.flight.enter() {
+			return r, nil
+		}
+		if b.Closed() {
+			return nil, ErrClosed
+		}
+		// Replaced since the table was read: the new table has its
+		// successor.
 	}
-	return b.addRoute(t)
 }
 
 // addRoute computes the route of a type published for the first time and
-// stores it in a new table.
+// stores it in a new table. It returns nil if the bus is closed.
 func (b *Bus) addRoute(t reflect.Type) *route {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.Closed() {
+		return nil
+	}
 	old := b.table.Load()
 	if r := old.routes[t]; r != nil {
 		return r
@@ -116,6 +138,7 @@ func (b *Bus) addRoute(t reflect.Type) *route {
 // held.
 func (b *Bus) buildRoute(t reflect.Type) *route {
 	r := &route{}
+	r.flight.init()
 	if t.Kind() == reflect.Interface {
 		r.dynamic = true
 		return r
@@ -133,16 +156,46 @@ func (b *Bus) buildRoute(t reflect.Type) *route {
 }
 
 // rebuildRoutes stores a new table in which the routes that a subscription
-// of type changed affects are recomputed. b.mu is held.
+// of type changed affects are recomputed, and retires the routes replaced.
+// A closed bus keeps its table: its routes are all retired. b.mu is held.
 func (b *Bus) rebuildRoutes(changed reflect.Type) {
+	if b.Closed() {
+		return
+	}
 	old := b.table.Load()
 	routes := make(map[reflect.Type]*route, len(old.routes))
 	iface := changed.Kind() == reflect.Interface
+	var replaced []*route
 	for t, r := range old.routes {
 		if !r.dynamic && (t == changed || iface && t.Implements(changed)) {
+			replaced = append(replaced, r)
 			r = b.buildRoute(t)
 		}
 		routes[t] = r
 	}
+	// The new table first: a publish that finds a retired route reads the
+	// table again and must find its successor.
 	b.table.Store(newTable(routes))
+	for _, r := range replaced {
+		b.retire(r)
+	}
+}
+
+// retire seals r, so that no publish enters it any more, and keeps it in
+// b.retired until the publishes in it have left. b.mu is held.
+func (b *Bus) retire(r *route) {
+	r.flight.close()
+	b.retired = slices.DeleteFunc(b.retired, func(r *route) bool {
+		select {
+		case <-r.flight.done():
+			return true
+		default:
+			return false
+		}
+	})
+	select {
+	case <-r.flight.done():
+	default:
+		b.retired = append(b.retired, r)
+	}
 }

@@ -87,19 +87,20 @@ type Subscription struct {
 	waits map[*waitEntry]struct{}
 	gone  error // set when waits are to be canceled at once: ErrUnsubscribed or ErrClosed
 
-	// state counts the deliveries to this subscription in flight, plus
-	// closedBit once Unsubscribe has been called; drained is closed when it
-	// is unsubscribed and none is in flight.
+	// inWait counts the deliveries waiting for room in the inbox; it is
+	// closed by Unsubscribe. (The deliveries that do not wait are counted
+	// in the flight of their route.)
+	inWait flight
+
 	_         [64]byte
-	state     atomic.Int64
 	delivered atomic.Uint64
 	drops     [numReasons]atomic.Uint64
 	slow      atomic.Bool
 	okRun     atomic.Uint32
 	_         [64]byte
-	drained   chan struct{}
-	drainOnce sync.Once
 	unsubOnce sync.Once
+	// retired holds the routes that Unsubscribe waits for (see Bus.retired).
+	retired []*route
 }
 
 type waitEntry struct{ cancel context.CancelCauseFunc }
@@ -150,8 +151,8 @@ func Subscribe[E any](b *Bus, in Inbox[E], opts ...SubscribeOption) (*Subscripti
 		timeout: cfg.timeout,
 		inbox:   in,
 		d:       t,
-		drained: make(chan struct{}),
 	}
+	s.inWait.init()
 	s.depth, _ = in.(Depther)
 	t.s = s
 
@@ -240,31 +241,17 @@ func (s *Subscription) Unsubscribe() {
 		b.ifaces = drop(b.ifaces)
 		b.all = drop(b.all)
 		b.rebuildRoutes(s.typ)
+		// Every route that may still hold s has been retired.
+		s.retired = slices.Clone(b.retired)
 		b.mu.Unlock()
 
-		if s.state.Or(closedBit) == 0 {
-			s.drainOnce.Do(func() { close(s.drained) })
-		}
+		s.inWait.close()
 		s.cancelWaits(ErrUnsubscribed)
 	})
-	<-s.drained
-}
-
-// enter counts a delivery in flight; it reports false, counting nothing, if
-// the subscription is gone.
-func (s *Subscription) enter() bool {
-	if s.state.Add(1)&closedBit != 0 {
-		s.leave()
-		return false
+	for _, r := range s.retired {
+		<-r.flight.done()
 	}
-	return true
-}
-
-// leave ends a delivery counted by enter.
-func (s *Subscription) leave() {
-	if s.state.Add(-1) == closedBit {
-		s.drainOnce.Do(func() { close(s.drained) })
-	}
+	<-s.inWait.done()
 }
 
 // addWait registers the cancel function of a delivery about to wait for
