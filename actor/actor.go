@@ -238,7 +238,7 @@ func (a *Actor[M]) refill(spins *int, done <-chan struct{}) bool {
 	}
 	if *spins > 0 {
 		for range *spins * pollsPerSpin {
-			if a.mbox.n.Load() > 0 && a.take(false) {
+			if a.mbox.ready.Load() && a.take(false) {
 				*spins = min(2**spins, maxSpins)
 				return true
 			}
@@ -492,7 +492,7 @@ type Stats struct {
 // but not a single atomic snapshot.
 func (a *Actor[M]) Stats() Stats {
 	a.mu.Lock()
-	q := a.Len()
+	q := a.len()
 	wait := a.wait.oldestOf(a.mbox.pushed, q)
 	a.mu.Unlock()
 	return Stats{
@@ -511,7 +511,14 @@ func (a *Actor[M]) Stats() Stats {
 
 // Len returns the number of messages accepted and not handed to the handler
 // yet: those in the mailbox and those the actor has taken from it.
-func (a *Actor[M]) Len() int { return int(a.mbox.n.Load() + a.held.Load()) }
+func (a *Actor[M]) Len() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.len()
+}
+
+// len is Len with a.mu held.
+func (a *Actor[M]) len() int { return a.mbox.n + int(a.held.Load()) }
 
 // Cap returns the size of the mailbox.
 func (a *Actor[M]) Cap() int { return a.mbox.size }

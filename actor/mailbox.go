@@ -10,15 +10,17 @@ const batchSize = 32
 
 // A mailbox is an actor's bounded FIFO queue: a ring buffer that grows on
 // demand up to the mailbox size, so an idle actor holds no buffer. Its
-// fields are guarded by the gate's mutex, except n, which is also read
-// without the lock.
+// fields are guarded by the gate's mutex, except ready.
 type mailbox[M any] struct {
 	buf  []M
 	head int // index in buf of the oldest message
 	size int // the most messages it holds
-	// n is the number of messages queued. It is written under the lock and
-	// read without it by the actor polling for messages and by Len.
-	n atomic.Int64
+	n    int // the number of messages queued
+	// ready is set when a message is pushed into the empty mailbox and
+	// cleared when the actor empties it: the actor polls it without the
+	// lock. While the actor keeps up with its senders, the mailbox is
+	// seldom empty and senders seldom write it.
+	ready atomic.Bool
 	// pushed counts the messages pushed so far: the sequence number of the
 	// latest, for the wait clock.
 	pushed uint64
@@ -35,12 +37,15 @@ func (q *mailbox[M]) init(size int) {
 	q.wake = make(chan struct{}, 1)
 }
 
-func (q *mailbox[M]) full() bool { return int(q.n.Load()) == q.size }
+func (q *mailbox[M]) full() bool { return q.n == q.size }
 
 // push appends m to a mailbox that is not full. It reports whether the
 // actor is parked and must be woken (see wakeUp), once the lock is released.
 func (q *mailbox[M]) push(m M) (wake bool) {
-	n := int(q.n.Load())
+	n := q.n
+	if n == 0 {
+		q.ready.Store(true)
+	}
 	if n == len(q.buf) {
 		q.grow(n)
 	}
@@ -49,7 +54,7 @@ func (q *mailbox[M]) push(m M) (wake bool) {
 		i -= len(q.buf)
 	}
 	q.buf[i] = m
-	q.n.Store(int64(n + 1))
+	q.n = n + 1
 	q.pushed++
 	if q.parked {
 		q.parked = false
@@ -83,7 +88,7 @@ func (q *mailbox[M]) copyOut(dst []M) {
 
 // pop removes and returns the oldest message, if any.
 func (q *mailbox[M]) pop() (m M, ok bool) {
-	n := int(q.n.Load())
+	n := q.n
 	if n == 0 {
 		return m, false
 	}
@@ -95,7 +100,7 @@ func (q *mailbox[M]) pop() (m M, ok bool) {
 // take moves up to len(dst) of the oldest messages to dst and returns how
 // many it moved.
 func (q *mailbox[M]) take(dst []M) int {
-	n := int(q.n.Load())
+	n := q.n
 	k := min(n, len(dst))
 	if k == 0 {
 		return 0
@@ -120,7 +125,10 @@ func (q *mailbox[M]) remove(k, n int) {
 	if q.head >= len(q.buf) {
 		q.head -= len(q.buf)
 	}
-	q.n.Store(int64(n - k))
+	q.n = n - k
+	if q.n == 0 {
+		q.ready.Store(false)
+	}
 	if q.room != nil {
 		close(q.room)
 		q.room = nil

@@ -52,8 +52,8 @@ func TestMailboxModel(t *testing.T) {
 				}
 				model = model[k:]
 			}
-			if int(q.n.Load()) != len(model) || len(q.buf) > size {
-				t.Fatalf("seed %d: %d queued in a buffer of %d; want %d of at most %d", seed, q.n.Load(), len(q.buf), len(model), size)
+			if q.n != len(model) || q.ready.Load() != (q.n > 0) || len(q.buf) > size {
+				t.Fatalf("seed %d: %d queued (ready %v) in a buffer of %d; want %d of at most %d", seed, q.n, q.ready.Load(), len(q.buf), len(model), size)
 			}
 			// The slots outside the queue hold nothing for the garbage
 			// collector to keep.
