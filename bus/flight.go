@@ -50,7 +50,5 @@ func (f *flight) close() {
 	}
 }
 
-func (f *flight) closed() bool { return f.state.Load()&closedBit != 0 }
-
 // done is closed once the flight is closed and nothing is in flight.
 func (f *flight) done() <-chan struct{} { return f.drained }
