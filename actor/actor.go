@@ -469,7 +469,8 @@ type abandoner interface{ abandon(err error) }
 type Stats struct {
 	// Name is the actor's name.
 	Name string
-	// Queued is the number of messages in the mailbox; Capacity its size.
+	// Queued is the number of messages accepted and not handed to the
+	// handler yet (see [Actor.Len]); Capacity is the mailbox's size.
 	Queued, Capacity int
 	// Handled counts messages the handler returned nil for; Failed those it
 	// returned an error for; Panics the handler panics.

@@ -47,7 +47,7 @@ func (q *mailbox[M]) push(m M) (wake bool) {
 		q.ready.Store(true)
 	}
 	if n == len(q.buf) {
-		q.grow(n)
+		q.grow()
 	}
 	i := q.head + n
 	if i >= len(q.buf) {
@@ -72,10 +72,10 @@ func (q *mailbox[M]) wakeUp() {
 	}
 }
 
-// grow makes room for more than the n queued messages, up to size.
-func (q *mailbox[M]) grow(n int) {
+// grow makes room for more than the queued messages, up to size.
+func (q *mailbox[M]) grow() {
 	buf := make([]M, min(max(2*len(q.buf), 8), q.size))
-	q.copyOut(buf[:n])
+	q.copyOut(buf[:q.n])
 	q.buf, q.head = buf, 0
 }
 

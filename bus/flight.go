@@ -52,3 +52,13 @@ func (f *flight) close() {
 
 // done is closed once the flight is closed and nothing is in flight.
 func (f *flight) done() <-chan struct{} { return f.drained }
+
+// over reports whether done is closed.
+func (f *flight) over() bool {
+	select {
+	case <-f.drained:
+		return true
+	default:
+		return false
+	}
+}

@@ -185,17 +185,8 @@ func (b *Bus) rebuildRoutes(changed reflect.Type) {
 // b.retired until the publishes in it have left. b.mu is held.
 func (b *Bus) retire(r *route) {
 	r.flight.close()
-	b.retired = slices.DeleteFunc(b.retired, func(r *route) bool {
-		select {
-		case <-r.flight.done():
-			return true
-		default:
-			return false
-		}
-	})
-	select {
-	case <-r.flight.done():
-	default:
+	b.retired = slices.DeleteFunc(b.retired, func(r *route) bool { return r.flight.over() })
+	if !r.flight.over() {
 		b.retired = append(b.retired, r)
 	}
 }
