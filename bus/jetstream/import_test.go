@@ -113,13 +113,14 @@ func TestRedeliveryOnError(t *testing.T) {
 		done <- calls
 		return nil
 	}, WithBackoff(minDelay, minDelay))
-	run(t, im)
+	stop := run(t, im)
 	if err := Publish(ctx, b, OrderCreated{ID: "x"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := recv(t, done); got != 3 {
 		t.Errorf("handled on call %d; want 3", got)
 	}
+	stop() // the ack is counted after the handler returns
 	if s := im.Stats(); s.Naked != 2 || s.Acked != 1 {
 		t.Errorf("Naked, Acked = %d, %d; want 2, 1", s.Naked, s.Acked)
 	}
@@ -159,13 +160,14 @@ func TestRedeliveryOnPanicUnderSupervisor(t *testing.T) {
 	if err := sup.Add("import", im); err != nil {
 		t.Fatal(err)
 	}
-	run(t, sup)
+	stop := run(t, sup)
 	if err := Publish(ctx, b, OrderCreated{ID: "p"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := recv(t, done); got != "p" {
 		t.Errorf("handled %q; want p", got)
 	}
+	stop() // the ack is counted after the handler returns
 	mu.Lock()
 	n := seen["p"]
 	mu.Unlock()

@@ -113,7 +113,7 @@ func TestImportToBus(t *testing.T) {
 		}
 	}
 	im := NewImportToBus[OrderCreated]("workers", br, workers)
-	run(t, im)
+	stop := run(t, im)
 
 	ctx := waitCtx(t)
 	const n = 30
@@ -137,6 +137,7 @@ func TestImportToBus(t *testing.T) {
 			t.Errorf("audit event %d = %v; want %s", i, e.EventID(), want[i].ID)
 		}
 	}
+	stop() // the last ack is counted after its publish returns
 	if s := im.Stats(); s.Acked != n || s.Naked != 0 || s.Terminated != 0 {
 		t.Errorf("import stats %+v; want %d acked, none naked or terminated", s, n)
 	}
