@@ -44,7 +44,8 @@ const (
 // send and receive. The messages in hand have left the mailbox, as a
 // message received from a channel has: while the actor works through them,
 // senders may fill the mailbox again. So up to the mailbox size plus 32
-// accepted messages wait for the handler; [Actor.Len] counts them all.
+// accepted messages wait for the handler; [Actor.Len] counts them all, and
+// the one the handler is working on.
 type Actor[M any] struct {
 	name    string
 	handler Handler[M]
@@ -67,15 +68,18 @@ type Actor[M any] struct {
 	_     [64]byte
 	batch []M
 	next  int
-	// held is the number of messages in batch not handed to the handler
-	// yet, for Len and Stats.
-	held atomic.Int64
+	// progress counts, in one word so that a message costs one atomic
+	// add, the messages handled (above heldBits) and the messages taken
+	// from the mailbox and not done with yet (below), for Len and Stats.
+	progress atomic.Uint64
+	// inHand is set while the message handed out by nextHeld is still
+	// counted as held in progress.
+	inHand bool
 	// pending is a message whose handler panicked and that is to be retried
 	// first thing in the next Run.
 	pending    M
 	hasPending bool
 	attempts   int
-	handled    atomic.Uint64
 	failed     atomic.Uint64
 	panicked   atomic.Uint64
 	dead       atomic.Uint64
@@ -170,6 +174,7 @@ func (a *Actor[M]) Retire() {
 			a.clearPending()
 		}
 		for m, ok := a.nextHeld(); ok; m, ok = a.nextHeld() {
+			a.letGo()
 			left = append(left, m)
 		}
 		for m, ok := a.mbox.pop(); ok; m, ok = a.mbox.pop() {
@@ -216,9 +221,7 @@ func (a *Actor[M]) loop(ctx context.Context) (perr *PanicError) {
 		if a.next == len(a.batch) && !a.refill(&spins, done) {
 			return nil
 		}
-		cur = a.batch[a.next]
-		a.next++
-		a.held.Add(-1)
+		cur, _ = a.nextHeld()
 		a.handle(ctx, cur)
 		select {
 		case <-done:
@@ -288,12 +291,17 @@ func (a *Actor[M]) take(park bool) bool {
 	}
 	a.mu.Unlock()
 	a.batch, a.next = a.batch[:k], 0
-	a.held.Store(int64(k))
+	a.progress.Add(uint64(k))
 	return k > 0
 }
 
+// heldBits is the width of the count of held messages in progress: at
+// most batchSize.
+const heldBits = 8
+
 // nextHeld returns the next message taken from the mailbox and not handled
-// yet, if any, when no Run is handling messages.
+// yet, if any. The message stays counted as held until it is handled or
+// let go.
 func (a *Actor[M]) nextHeld() (m M, ok bool) {
 	if a.next == len(a.batch) {
 		return m, false
@@ -301,17 +309,34 @@ func (a *Actor[M]) nextHeld() (m M, ok bool) {
 	m = a.batch[a.next]
 	a.batch[a.next] = *new(M)
 	a.next++
-	a.held.Add(-1)
+	a.inHand = true
 	return m, true
 }
 
+// letGo stops counting the message nextHeld handed out as held, when it
+// leaves other than by being handled.
+func (a *Actor[M]) letGo() {
+	if a.inHand {
+		a.inHand = false
+		a.progress.Add(^uint64(0))
+	}
+}
+
+// handle calls the handler with m, and counts m as handled or failed.
 func (a *Actor[M]) handle(ctx context.Context, m M) {
-	if err := a.handler(ctx, m); err != nil {
+	err := a.handler(ctx, m)
+	if err != nil {
 		a.failed.Add(1)
+		a.letGo()
 		a.reportError(ctx, m, err)
 		return
 	}
-	a.handled.Add(1)
+	d := uint64(1) << heldBits
+	if a.inHand {
+		a.inHand = false
+		d--
+	}
+	a.progress.Add(d)
 	if a.asks {
 		// A request the handler did not answer must not leave Ask waiting.
 		any(m).(abandoner).abandon(ErrNoReply)
@@ -326,6 +351,7 @@ func (a *Actor[M]) clearPending() {
 // onPanic decides the fate of the message in hand when the handler panicked:
 // kept for a retry in the next Run, or reported as a dead letter.
 func (a *Actor[M]) onPanic(m M, retry bool, perr *PanicError) {
+	a.letGo()
 	if !retry {
 		a.attempts = 0
 	}
@@ -377,6 +403,7 @@ func (a *Actor[M]) drainOne(ctx context.Context, m M) {
 	defer func() {
 		if v := recover(); v != nil {
 			perr := panics.New(v, 0)
+			a.letGo()
 			a.panicked.Add(1)
 			a.deadLetter(m, &panickedError{perr}, 1)
 		}
@@ -389,6 +416,7 @@ func (a *Actor[M]) drainOne(ctx context.Context, m M) {
 func (a *Actor[M]) reject(reason error) {
 	for {
 		m, ok := a.nextHeld()
+		a.letGo()
 		if !ok {
 			a.mu.Lock()
 			m, ok = a.mbox.pop()
@@ -469,8 +497,8 @@ type abandoner interface{ abandon(err error) }
 type Stats struct {
 	// Name is the actor's name.
 	Name string
-	// Queued is the number of messages accepted and not handed to the
-	// handler yet (see [Actor.Len]); Capacity is the mailbox's size.
+	// Queued is the number of messages accepted and not handled yet (see
+	// [Actor.Len]); Capacity is the mailbox's size.
 	Queued, Capacity int
 	// Handled counts messages the handler returned nil for; Failed those it
 	// returned an error for; Panics the handler panics.
@@ -493,14 +521,15 @@ type Stats struct {
 // but not a single atomic snapshot.
 func (a *Actor[M]) Stats() Stats {
 	a.mu.Lock()
-	q := a.len()
+	p := a.progress.Load()
+	q := a.mbox.n + int(p&(1<<heldBits-1))
 	wait := a.wait.oldestOf(a.mbox.pushed, q)
 	a.mu.Unlock()
 	return Stats{
 		Name:        a.name,
 		Queued:      q,
 		Capacity:    a.mbox.size,
-		Handled:     a.handled.Load(),
+		Handled:     p >> heldBits,
 		Failed:      a.failed.Load(),
 		Panics:      a.panicked.Load(),
 		DeadLetters: a.dead.Load(),
@@ -510,8 +539,10 @@ func (a *Actor[M]) Stats() Stats {
 	}
 }
 
-// Len returns the number of messages accepted and not handed to the handler
-// yet: those in the mailbox and those the actor has taken from it.
+// Len returns the number of messages accepted and not handled yet: those in
+// the mailbox, those the actor has taken from it, and the one its handler
+// is working on, if any. A message kept for a retry after a panic is not
+// counted.
 func (a *Actor[M]) Len() int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -519,7 +550,7 @@ func (a *Actor[M]) Len() int {
 }
 
 // len is Len with a.mu held.
-func (a *Actor[M]) len() int { return a.mbox.n + int(a.held.Load()) }
+func (a *Actor[M]) len() int { return a.mbox.n + int(a.progress.Load()&(1<<heldBits-1)) }
 
 // Cap returns the size of the mailbox.
 func (a *Actor[M]) Cap() int { return a.mbox.size }

@@ -398,9 +398,10 @@ func TestEveryAcceptedMessageIsHandledOrReported(t *testing.T) {
 }
 
 func TestStatsCountsAndOldestWait(t *testing.T) {
-	release := make(chan struct{})
+	entered, release := make(chan struct{}), make(chan struct{})
 	a := actor.New("stats", func(_ context.Context, i int) error {
 		if i == 0 {
+			close(entered)
 			<-release
 		}
 		if i == 2 {
@@ -416,9 +417,11 @@ func TestStatsCountsAndOldestWait(t *testing.T) {
 	for i := range 4 {
 		_ = a.Send(context.Background(), i)
 	}
-	for a.Stats().Queued != 3 { // 0 in hand, 1..3 queued
-	}
+	<-entered
 	s := a.Stats()
+	if s.Queued != 4 { // 0 in the handler, 1..3 queued
+		t.Errorf("got Queued %d; want 4", s.Queued)
+	}
 	if elapsed := time.Since(before); s.OldestWait <= 0 || s.OldestWait > elapsed {
 		t.Errorf("got OldestWait %v; want in (0, %v]", s.OldestWait, elapsed)
 	}
@@ -622,8 +625,8 @@ func TestMessagesInHand(t *testing.T) {
 	if err := a.TrySend(5); !errors.Is(err, actor.ErrMailboxFull) {
 		t.Fatalf("TrySend(5) = %v; want ErrMailboxFull", err)
 	}
-	if n := a.Len(); n != 3 {
-		t.Fatalf("Len() = %d; want 3 (2 in hand, 3 and 4 queued)", n)
+	if n := a.Len(); n != 4 {
+		t.Fatalf("Len() = %d; want 4 (1 in the handler, 2 in hand, 3 and 4 queued)", n)
 	}
 	old, evicted, err := a.Displace(6)
 	if err != nil || !evicted || old != 3 {

@@ -67,6 +67,13 @@
 // failures. On cancellation all workers drain the mailbox within the drain
 // timeout. [Pool.Stats] adds the busy workers and each worker's counters.
 //
+// # Taps
+//
+// [Actor.Tap] returns a [Tap]: a sender's own way into the mailbox that can
+// be closed, after which no send through it is under way or succeeds, and
+// that counts what it sent. The bus delivers to actors through taps, so that
+// Unsubscribe cuts a subscription off at no cost to each publish.
+//
 // # Observability
 //
 // [Actor.Stats] reports the mailbox depth, how long its oldest message has
@@ -78,6 +85,8 @@
 // # Cost
 //
 // Send, TrySend and handling a message do not allocate, in an actor or a
-// pool. A clock is read for one accepted message in 16, to estimate the
+// pool. A send takes the mailbox lock once; handling a message costs the
+// actor one atomic add, and taking up to 32 messages one lock. A clock is
+// read, outside the lock, for one accepted message in 16, to estimate the
 // oldest message's wait.
 package actor

@@ -10,11 +10,9 @@ import (
 // has stopped. It does not allocate.
 func (a *Actor[M]) TrySend(m M) error {
 	a.mu.Lock()
-	wake, err := a.put(m)
+	seq, wake, err := a.put(m)
 	a.mu.Unlock()
-	if wake {
-		a.mbox.wakeUp()
-	}
+	a.accepted(seq, wake)
 	return err
 }
 
@@ -33,12 +31,10 @@ func (a *Actor[M]) Send(ctx context.Context, m M) error {
 	}
 	for {
 		a.mu.Lock()
-		wake, err := a.put(m)
+		seq, wake, err := a.put(m)
 		if err != ErrMailboxFull {
 			a.mu.Unlock()
-			if wake {
-				a.mbox.wakeUp()
-			}
+			a.accepted(seq, wake)
 			return err
 		}
 		room, stop := a.mbox.roomChan(), *a.stop.Load()
@@ -59,34 +55,46 @@ func (a *Actor[M]) Send(ctx context.Context, m M) error {
 // It is what a drop-oldest policy needs, and never waits.
 func (a *Actor[M]) Displace(m M) (old M, evicted bool, err error) {
 	a.mu.Lock()
+	old, evicted, seq, wake, err := a.displace(m)
+	a.mu.Unlock()
+	a.accepted(seq, wake)
+	return old, evicted, err
+}
+
+// displace is Displace with a.mu held; it returns what put does too.
+func (a *Actor[M]) displace(m M) (old M, evicted bool, seq uint64, wake bool, err error) {
 	if a.state.Load() >= draining {
-		a.mu.Unlock()
-		return old, false, ErrStopped
+		return old, false, 0, false, ErrStopped
 	}
 	if a.mbox.full() {
 		old, evicted = a.mbox.pop()
 		a.evicted.Add(1)
 	}
-	wake := a.mbox.push(m)
-	a.wait.stamp(a.mbox.pushed)
-	a.mu.Unlock()
-	if wake {
-		a.mbox.wakeUp()
-	}
-	return old, evicted, nil
+	wake = a.mbox.push(m)
+	return old, evicted, a.mbox.pushed, wake, nil
 }
 
 // put puts m in the mailbox if the actor accepts messages and there is
-// room; it reports whether the actor must be woken (see mailbox.push). a.mu
-// is held.
-func (a *Actor[M]) put(m M) (wake bool, err error) {
+// room. It returns m's sequence number (0 if it was not put) and whether
+// the actor must be woken (see mailbox.push), for accepted. a.mu is held.
+func (a *Actor[M]) put(m M) (seq uint64, wake bool, err error) {
 	if a.state.Load() >= draining {
-		return false, ErrStopped
+		return 0, false, ErrStopped
 	}
 	if a.mbox.full() {
-		return false, ErrMailboxFull
+		return 0, false, ErrMailboxFull
 	}
 	wake = a.mbox.push(m)
-	a.wait.stamp(a.mbox.pushed)
-	return wake, nil
+	return a.mbox.pushed, wake, nil
+}
+
+// accepted does what follows putting the message with sequence number seq
+// (0 for none) in the mailbox, once the lock is released: it stamps the wait
+// clock, whose reading would otherwise hold the lock for as long as a send
+// takes, and wakes the actor if it must.
+func (a *Actor[M]) accepted(seq uint64, wake bool) {
+	a.wait.stamp(seq)
+	if wake {
+		a.mbox.wakeUp()
+	}
 }

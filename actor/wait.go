@@ -42,7 +42,10 @@ func (w *waitClock) init(capacity int) {
 func (w *waitClock) sent() { w.stamp(w.n.Add(1)) }
 
 // stamp stamps the message with sequence n if its turn has come, for an
-// owner that counts the accepted messages itself instead of with sent.
+// owner that counts the accepted messages itself instead of with sent. It
+// may be called by several senders at once, and after the message was
+// accepted: a stamp read while it is written reads as unavailable, and a
+// late one errs short by the delay.
 func (w *waitClock) stamp(n uint64) {
 	if n%stampEvery != 1 {
 		return

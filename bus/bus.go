@@ -119,11 +119,13 @@ func New(opts ...Option) *Bus {
 }
 
 // Close closes the bus: Publish and Subscribe return [ErrClosed] from now
-// on. Close then waits for the publishes in flight to finish, including
-// their waits for room in [Block] inboxes. If ctx ends first, those waits are
-// canceled (the events are reported as dead letters with [ErrCanceled] and
-// [ErrClosed]) and Close returns ctx's error once the publishes have
-// returned.
+// on. Close then ends the deliveries of the publishes in flight, including
+// their waits for room in [Block] inboxes: once it returns, no event is
+// delivered any more. It cuts off the deliveries to actors that have not
+// started (the events are reported as dead letters with [ErrCanceled] and
+// [ErrClosed]) and waits for the other deliveries to finish. If ctx ends
+// first, the waits for room are canceled (and reported the same way) and
+// Close returns ctx's error once they have returned.
 //
 // The bus never closes or stops an inbox: the inboxes belong to their
 // owners, who stop them after Close, so a late event meets a stopped actor
@@ -139,7 +141,13 @@ func (b *Bus) Close(ctx context.Context) error {
 		}
 	}
 	routes := slices.Clone(b.retired)
+	subs := slices.Clone(b.all)
 	b.mu.Unlock()
+	// The publishes along uncounted routes are not waited for: their
+	// deliveries are cut off, and reported.
+	for _, s := range subs {
+		s.cut()
+	}
 	// The publishes along the routes never wait; those that must wait for
 	// room are counted in b.waiting before they leave their route.
 	for _, r := range routes {

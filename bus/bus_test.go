@@ -76,41 +76,19 @@ func (g *gone) TrySend(int) error {
 	return nil
 }
 
-// Subscribe, Unsubscribe and Publish from many goroutines at once.
+// Subscribe, Unsubscribe and Publish from many goroutines at once. Every
+// subscription's Delivered, computed from its routes' counts, must match
+// what its inbox accepted, across the routes replaced meanwhile.
 func TestConcurrentSubscribeUnsubscribePublish(t *testing.T) {
-	ctx := testCtx(t)
 	b, _ := newBus(t)
 	// steady stays subscribed throughout: the routes replaced under the
 	// publishes must not cost it an event.
 	steady := &tally{}
-	if _, err := bus.Subscribe[int](b, steady); err != nil {
+	steadySub, err := bus.Subscribe[int](b, steady)
+	if err != nil {
 		t.Fatal(err)
 	}
-	var published atomic.Int64
-	stop := make(chan struct{})
-	var pubs sync.WaitGroup
-	for range 4 {
-		pubs.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				published.Add(1)
-				var err error
-				if i%2 == 0 {
-					err = bus.Publish(ctx, b, i)
-				} else {
-					err = bus.Publish[any](ctx, b, i)
-				}
-				if err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		})
-	}
+	stopPublishing := publishInts(t, b, 4, nil)
 	var subs sync.WaitGroup
 	for w := range 4 {
 		subs.Go(func() {
@@ -130,17 +108,22 @@ func TestConcurrentSubscribeUnsubscribePublish(t *testing.T) {
 				_ = b.Stats()
 				s.Unsubscribe()
 				g.unsubd.Store(true)
+				if got, want := s.Stats().Delivered, uint64(g.n.Load()); got != want {
+					t.Errorf("unsubscribed %s: Delivered %d; its inbox accepted %d", s.Name(), got, want)
+				}
 			}
 		})
 	}
 	subs.Wait()
-	close(stop)
-	pubs.Wait()
+	published := stopPublishing()
 	if n := len(b.Stats()); n != 1 {
 		t.Errorf("got %d subscriptions; want 1", n)
 	}
-	if got, want := steady.n.Load(), published.Load(); got != want {
+	if got, want := uint64(steady.n.Load()), published; got != want {
 		t.Errorf("steady subscription got %d events; want all %d published", got, want)
+	}
+	if got, want := steadySub.Stats().Delivered, published; got != want {
+		t.Errorf("steady subscription: Delivered %d; want %d", got, want)
 	}
 }
 

@@ -44,8 +44,15 @@
 // Subscribe and [Subscription.Unsubscribe] are safe while events are
 // published; once Unsubscribe returns no delivery to the subscription is in
 // progress or will start. [Bus.Close] makes later publishes fail with
-// [ErrClosed] and waits for those in flight. The bus never closes or stops
-// an inbox: the inboxes belong to their owners.
+// [ErrClosed] and ends the deliveries of those in flight: once it returns,
+// no event is delivered, and every event not delivered is reported. The bus
+// never closes or stops an inbox: the inboxes belong to their owners.
+//
+// A publish costs no count of its own on the way to actors: each
+// subscription of an actor delivers through an [actor.Tap], guarded by the
+// actor's lock, which Unsubscribe and Close cut off. Deliveries to other
+// inboxes are counted per route, so that Unsubscribe and Close can wait
+// for those in flight.
 //
 // # Errors
 //

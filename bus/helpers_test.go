@@ -3,6 +3,8 @@ package bus_test
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -60,6 +62,45 @@ func publish[E any](t *testing.T, b *bus.Bus, e E) {
 	t.Helper()
 	if err := bus.Publish(testCtx(t), b, e); err != nil {
 		t.Fatalf("Publish(%v): %v", e, err)
+	}
+}
+
+// publishInts starts n goroutines publishing ints on b, alternately as int
+// and as any, until the stop it returns is called; stop waits for them and
+// returns how many events they published. A publish error fails the test
+// unless tolerate, if not nil, accepts it.
+func publishInts(t *testing.T, b *bus.Bus, n int, tolerate func(error) bool) (stop func() uint64) {
+	t.Helper()
+	ctx := testCtx(t)
+	var published atomic.Uint64
+	done := make(chan struct{})
+	var pubs sync.WaitGroup
+	for range n {
+		pubs.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				published.Add(1)
+				var err error
+				if i%2 == 0 {
+					err = bus.Publish(ctx, b, i)
+				} else {
+					err = bus.Publish[any](ctx, b, i)
+				}
+				if err != nil && (tolerate == nil || !tolerate(err)) {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	return func() uint64 {
+		close(done)
+		pubs.Wait()
+		return published.Load()
 	}
 }
 

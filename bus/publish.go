@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"runtime"
 	"time"
+
+	"github.com/troupe-go/troupe/actor"
 )
 
 // Publish delivers e to every subscription of b whose type is E's type or an
@@ -28,7 +30,8 @@ import (
 // e or dropped it by its policy. It returns a [*DeliveryError] (several
 // joined with errors.Join) for each subscription that did not get it for
 // another reason: [ErrTimeout], [ErrCanceled] (the publisher's context ended,
-// or the subscription was unsubscribed or the bus closed while waiting) or
+// or the subscription was unsubscribed or the bus closed while waiting, or
+// the bus closed before the delivery to an actor started) or
 // [ErrRejected] (the inbox refused it: a stopped actor, or an actor's
 // handler publishing into its own full mailbox with the handler's context,
 // which fails with [actor.ErrWouldDeadlock] instead of hanging). It returns
@@ -49,7 +52,7 @@ func Publish[E any](ctx context.Context, b *Bus, e E) error {
 		return err
 	}
 	if r.dynamic {
-		r.flight.leave()
+		b.exitRoute(r)
 		return b.publishAny(ctx, any(e))
 	}
 	return publish(ctx, b, r, e)
@@ -88,7 +91,18 @@ func publish[E any](ctx context.Context, b *Bus, r *route, e E) error {
 			errs = append(errs, err)
 		}
 	}
-	if !b.leaveRoute(r, len(pend) > 0) {
+	if len(pend) == 0 {
+		b.exitRoute(r)
+		return joined(errs)
+	}
+	if !b.holdWaits(r) {
+		for _, i := range pend {
+			if i >= 0 {
+				errs = append(errs, direct[i].s.fail(reasonCanceled, e, errClosedWait))
+			} else {
+				errs = append(errs, r.boxed[-1-i].sub().fail(reasonCanceled, v, errClosedWait))
+			}
+		}
 		return joined(errs)
 	}
 	defer b.waiting.leave()
@@ -134,7 +148,14 @@ func (b *Bus) publishAny(ctx context.Context, v any) error {
 			errs = append(errs, err)
 		}
 	}
-	if !b.leaveRoute(r, len(pend) > 0) {
+	if len(pend) == 0 {
+		b.exitRoute(r)
+		return joined(errs)
+	}
+	if !b.holdWaits(r) {
+		for _, i := range pend {
+			errs = append(errs, at(int(i)).sub().fail(reasonCanceled, v, errClosedWait))
+		}
 		return joined(errs)
 	}
 	defer b.waiting.leave()
@@ -146,16 +167,26 @@ func (b *Bus) publishAny(ctx context.Context, v any) error {
 	return joined(errs)
 }
 
-// leaveRoute ends a publish's offers along r. A publish with deliveries
-// left to wait for is counted in b.waiting first, before Close, which waits
-// for the routes, can see it gone; it then reports true and must leave
-// b.waiting when done.
-func (b *Bus) leaveRoute(r *route, waits bool) bool {
-	if waits {
-		b.waiting.hold()
+// exitRoute ends a publish's offers along r.
+func (b *Bus) exitRoute(r *route) {
+	if r.counted {
+		r.flight.leave()
 	}
+}
+
+// holdWaits ends the offers of a publish that has deliveries left to wait
+// for, and counts it in b.waiting, which the caller must leave when done.
+// Along a counted route it is counted before it leaves the route, so that
+// Close, which waits for the routes and then for b.waiting, sees it. Along
+// an uncounted one it fails once Close has closed b.waiting: Close returned,
+// or is about to, and no delivery may start.
+func (b *Bus) holdWaits(r *route) bool {
+	if !r.counted {
+		return b.waiting.enter()
+	}
+	b.waiting.hold()
 	r.flight.leave()
-	return waits
+	return true
 }
 
 func joined(errs []error) error {
@@ -171,6 +202,7 @@ func joined(errs []error) error {
 // A deliverer is the typed side of a subscription, handed events as
 // interface values.
 type deliverer interface {
+	sub() *Subscription
 	// appendTo appends the deliverer to list, a []*typed[T] or nil.
 	appendTo(list any) any
 	offerAny(v any) (wait bool, err error)
@@ -178,10 +210,26 @@ type deliverer interface {
 }
 
 // typed is the part of a subscription to events of type T that knows T.
+//
+// When the inbox is an actor, the deliveries that do not wait go through
+// an [actor.Tap], which the actor's own lock guards: Unsubscribe and Close
+// cut the tap off instead of counting the publishes in flight, and the tap
+// counts the deliveries.
 type typed[T any] struct {
 	s    *Subscription
 	in   Inbox[T]
-	disp Displacer[T] // for DropOldest
+	disp Displacer[T] // for DropOldest: the tap, if any
+	tap  actor.Tap[T]
+}
+
+func (t *typed[T]) sub() *Subscription { return t.s }
+
+// trySend offers e to the inbox without waiting, through the tap if any.
+func (t *typed[T]) trySend(e T) error {
+	if t.tap != nil {
+		return t.tap.TrySend(e)
+	}
+	return t.in.TrySend(e)
 }
 
 func (t *typed[T]) appendTo(list any) any {
@@ -196,21 +244,34 @@ func (t *typed[T]) waitAny(ctx context.Context, v any) error { return t.wait(ctx
 // offer tries to deliver e without waiting. It reports whether the
 // subscription is a Block one that must wait for room, and returns a
 // *DeliveryError when the inbox rejected e.
+//
+// An offer along a counted route is made within its flight, which counts
+// it as a delivery when it leaves; one that does not deliver counts itself
+// as missed (see Subscription.Stats). An offer through a tap cut off by
+// Unsubscribe is dropped without a report, as if the publish came after
+// Unsubscribe; one cut off by Close is reported.
 func (t *typed[T]) offer(e T) (wait bool, err error) {
 	s := t.s
-	err = t.in.TrySend(e)
+	err = t.trySend(e)
 	if err == nil {
-		s.delivered.Add(1)
 		if s.slow.Load() {
 			s.recovering()
 		}
 		return false, nil
 	}
+	if err == actor.ErrTapClosed {
+		if s.b.Closed() {
+			return false, s.fail(reasonCanceled, e, errClosedWait)
+		}
+		return false, nil
+	}
+	s.missed.Add(1)
 	if !isFull(err) {
 		return false, s.fail(reasonRejected, e, fmt.Errorf("%w: %w", ErrRejected, err))
 	}
 	switch s.policy {
 	case Block:
+		// Counted as missed until wait delivers it.
 		return true, nil
 	case DropNewest:
 		s.becameSlow()
@@ -230,7 +291,8 @@ const spinTries = 8
 // senders keep taking the room it made.
 const displaceTries = 3
 
-// displace puts e in a full inbox by evicting the oldest events.
+// displace puts e in a full inbox by evicting the oldest events; e was
+// counted as missed.
 func (t *typed[T]) displace(e T) error {
 	s := t.s
 	for range displaceTries {
@@ -240,8 +302,12 @@ func (t *typed[T]) displace(e T) error {
 		}
 		switch {
 		case err == nil:
-			s.delivered.Add(1)
+			if t.tap == nil {
+				s.delivered()
+			}
 			return nil
+		case err == actor.ErrTapClosed:
+			return s.fail(reasonCanceled, e, s.cutReason())
 		case !isFull(err):
 			return s.fail(reasonRejected, e, fmt.Errorf("%w: %w", ErrRejected, err))
 		}
@@ -252,7 +318,7 @@ func (t *typed[T]) displace(e T) error {
 
 // wait delivers e to a full Block inbox, waiting for room until ctx ends,
 // the subscription's timeout runs out, or the subscription is unsubscribed
-// or the bus's Close gives up waiting.
+// or the bus's Close gives up waiting. e was counted as missed.
 func (t *typed[T]) wait(ctx context.Context, e T) error {
 	s := t.s
 	if !s.inWait.enter() {
@@ -264,10 +330,15 @@ func (t *typed[T]) wait(ctx context.Context, e T) error {
 	// trying again first saves the allocations of a cancelable wait.
 	for range spinTries {
 		runtime.Gosched()
-		if err := t.in.TrySend(e); err == nil {
+		if err := t.trySend(e); err == nil {
+			if t.tap == nil {
+				s.delivered()
+			}
 			s.inWait.leave()
-			s.delivered.Add(1)
 			return nil
+		} else if err == actor.ErrTapClosed {
+			s.inWait.leave()
+			return s.fail(reasonCanceled, e, s.cutReason())
 		} else if !isFull(err) {
 			s.inWait.leave()
 			return s.fail(reasonRejected, e, fmt.Errorf("%w: %w", ErrRejected, err))
@@ -291,11 +362,12 @@ func (t *typed[T]) wait(ctx context.Context, e T) error {
 	stop()
 	s.removeWait(w)
 	cancel(nil)
-	s.inWait.leave()
 	if err == nil {
-		s.delivered.Add(1)
+		s.sentUntapped()
+		s.inWait.leave()
 		return nil
 	}
+	s.inWait.leave()
 	s.becameSlow()
 	return s.fail(kind, e, why)
 }
@@ -318,6 +390,9 @@ func classify(ctx, sctx context.Context, err error) (reason, error) {
 	return reasonCanceled, fmt.Errorf("%w: %w", ErrCanceled, cause)
 }
 
-var errUnsubscribedWait = fmt.Errorf("%w: %w", ErrCanceled, ErrUnsubscribed)
+var (
+	errUnsubscribedWait = fmt.Errorf("%w: %w", ErrCanceled, ErrUnsubscribed)
+	errClosedWait       = fmt.Errorf("%w: %w", ErrCanceled, ErrClosed)
+)
 
 func isFull(err error) bool { return err == ErrFull || errors.Is(err, ErrFull) }

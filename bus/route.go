@@ -72,11 +72,15 @@ func (tb *table) lookup(k unsafe.Pointer) *route {
 // to, computed once when the type is first published and recomputed only
 // when a subscription that matches it comes or goes.
 type route struct {
-	// flight counts the publishes delivering along the route. It is closed
-	// when the route is replaced in the table, or by Close, so that
+	// flight counts the publishes delivering along a counted route. It is
+	// closed when the route is replaced in the table, or by Close, so that
 	// Unsubscribe and Close can wait for the publishes that may still use
 	// it.
 	flight flight
+	// counted is set when a subscription of the route has no tap (see
+	// typed): only then do publishes enter the route's flight. Taps cut
+	// off the others, at no cost to a publish.
+	counted bool
 	// dynamic is set when the published type is an interface type: each
 	// event is then routed by its dynamic type.
 	dynamic bool
@@ -100,6 +104,14 @@ func (b *Bus) enterRoute(t reflect.Type) (*route, error) {
 			if r = b.addRoute(t); r == nil {
 				return nil, ErrClosed
 			}
+		}
+		if !r.counted {
+			// A publish along a route replaced since meets the taps of the
+			// subscriptions gone, cut off.
+			if b.Closed() {
+				return nil, ErrClosed
+			}
+			return r, nil
 		}
 		if r.flight.enter() {
 			return r, nil
@@ -143,15 +155,27 @@ func (b *Bus) buildRoute(t reflect.Type) *route {
 		r.dynamic = true
 		return r
 	}
+	var untapped []*Subscription
 	for _, s := range b.byType[t] {
 		r.direct = s.d.appendTo(r.direct)
 		r.directAny = append(r.directAny, s.d)
+		if s.tap == nil {
+			untapped = append(untapped, s)
+		}
 	}
 	for _, s := range b.ifaces {
 		if t.Implements(s.typ) {
 			r.boxed = append(r.boxed, s.d)
+			if s.tap == nil {
+				untapped = append(untapped, s)
+			}
 		}
 	}
+	// The route's count of publishes is the untapped subscriptions'.
+	for _, s := range untapped {
+		s.routes = append(s.routes, r)
+	}
+	r.counted = len(untapped) > 0
 	return r
 }
 
@@ -185,8 +209,26 @@ func (b *Bus) rebuildRoutes(changed reflect.Type) {
 // b.retired until the publishes in it have left. b.mu is held.
 func (b *Bus) retire(r *route) {
 	r.flight.close()
-	b.retired = slices.DeleteFunc(b.retired, func(r *route) bool { return r.flight.over() })
-	if !r.flight.over() {
+	b.retired = slices.DeleteFunc(b.retired, func(r *route) bool { return b.forget(r) })
+	if !b.forget(r) {
 		b.retired = append(b.retired, r)
 	}
+}
+
+// forget reports whether the publishes along the retired route r have all
+// left; if so, it moves their count to r's subscriptions (see
+// Subscription.Stats) and drops r from their lists. b.mu is held.
+func (b *Bus) forget(r *route) bool {
+	if !r.flight.over() {
+		return false
+	}
+	n := r.flight.completed()
+	for _, d := range slices.Concat(r.directAny, r.boxed) {
+		s := d.sub()
+		if i := slices.Index(s.routes, r); i >= 0 {
+			s.routes = slices.Delete(s.routes, i, i+1)
+			s.base += n
+		}
+	}
+	return true
 }

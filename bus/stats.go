@@ -77,13 +77,20 @@ func (b *Bus) Stats() []SubscriptionStats {
 
 // Stats returns the subscription's counters; they stay readable after
 // Unsubscribe.
+//
+// Delivered is not counted per delivery, which would cost every delivery
+// an atomic add. For an actor it is counted by the actor's tap (see typed)
+// under the actor's lock. For another inbox it is the number of publishes
+// that went along the routes to the subscription (each route counts them
+// anyway, see flight) less the events offered and not delivered; a
+// publish is counted when it leaves its route, before Publish returns.
 func (s *Subscription) Stats() SubscriptionStats {
 	st := SubscriptionStats{
 		Name:      s.name,
 		Type:      s.typ,
 		Policy:    s.policy,
 		Where:     s.where,
-		Delivered: s.delivered.Load(),
+		Delivered: s.deliveries(),
 		Dropped: Drops{
 			Newest:   s.drops[reasonNewest].Load(),
 			Oldest:   s.drops[reasonOldest].Load(),
@@ -91,14 +98,37 @@ func (s *Subscription) Stats() SubscriptionStats {
 			Canceled: s.drops[reasonCanceled].Load(),
 			Rejected: s.drops[reasonRejected].Load(),
 		},
-		Queued:   -1,
-		Capacity: -1,
-		Slow:     s.slow.Load(),
+		Slow: s.slow.Load(),
 	}
-	if s.depth != nil {
-		st.Queued, st.Capacity = s.depth.Len(), s.depth.Cap()
-	}
+	st.Queued, st.Capacity = s.depthNow()
 	return st
+}
+
+// deliveries returns the number of events delivered: those its tap
+// counted and those that waited, or, without a tap, the publishes along
+// its routes less the events not delivered.
+func (s *Subscription) deliveries() uint64 {
+	if s.tap != nil {
+		return s.tap.Sent() + s.untapped.Load()
+	}
+	s.b.mu.Lock()
+	sent := s.base
+	for _, r := range s.routes {
+		sent += r.flight.completed()
+	}
+	s.b.mu.Unlock()
+	// An offer not delivered is counted as missed before its publish
+	// leaves the route: for a moment, missed may run ahead.
+	return sent - min(s.missed.Load(), sent)
+}
+
+// depthNow returns the inbox's Len and Cap, or -1, -1 if it does not
+// report them.
+func (s *Subscription) depthNow() (queued, capacity int) {
+	if s.depth == nil {
+		return -1, -1
+	}
+	return s.depth.Len(), s.depth.Cap()
 }
 
 // dropped counts a dropped event and reports it to the dead-letter hook.
@@ -155,8 +185,8 @@ func (s *Subscription) becameSlow() {
 		return
 	}
 	s.okRun.Store(0)
-	st := s.Stats()
-	ss := SlowSubscriber{Subscription: s.name, Type: s.typ, Where: s.where, Policy: s.policy, Queued: st.Queued, Capacity: st.Capacity}
+	ss := SlowSubscriber{Subscription: s.name, Type: s.typ, Where: s.where, Policy: s.policy}
+	ss.Queued, ss.Capacity = s.depthNow()
 	if h := s.b.cfg.onSlow; h != nil {
 		h(ss)
 		return

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/troupe-go/troupe/actor"
 )
 
 // A SubscribeOption configures one subscription.
@@ -80,6 +82,9 @@ type Subscription struct {
 	inbox   any     // the Inbox[E], for the duplicate check
 	depth   Depther // nil if the inbox does not report its depth
 	d       deliverer
+	// tap is the part of the actor's tap, if the inbox has taps (see
+	// typed), that knows no event type.
+	tap tapControl
 
 	// mu guards the cancel functions of the deliveries waiting for room,
 	// and gone.
@@ -92,8 +97,13 @@ type Subscription struct {
 	// in the flight of their route.)
 	inWait flight
 
-	_         [64]byte
-	delivered atomic.Uint64
+	_ [64]byte
+	// missed counts the events offered along the routes and not
+	// delivered, or not yet: see Stats.
+	missed atomic.Uint64
+	// untapped counts, for a subscription with a tap, the deliveries that
+	// did not go through it (those that waited for room).
+	untapped  atomic.Uint64
 	drops     [numReasons]atomic.Uint64
 	slow      atomic.Bool
 	okRun     atomic.Uint32
@@ -101,6 +111,47 @@ type Subscription struct {
 	unsubOnce sync.Once
 	// retired holds the routes that Unsubscribe waits for (see Bus.retired).
 	retired []*route
+	// routes lists the routes that deliver to the subscription, and base
+	// the publishes along the routes dropped from the list; both are
+	// guarded by b.mu.
+	routes []*route
+	base   uint64
+}
+
+// delivered counts the delivery of an event that the offer counted as
+// missed.
+func (s *Subscription) delivered() { s.missed.Add(^uint64(0)) }
+
+// tapControl is what the bus does with an actor's tap besides sending.
+type tapControl interface {
+	Close()
+	Sent() uint64
+}
+
+// cut closes the tap, if any: no delivery through it is under way when it
+// returns, and none will succeed.
+func (s *Subscription) cut() {
+	if s.tap != nil {
+		s.tap.Close()
+	}
+}
+
+// sentUntapped counts a delivery made by waiting for room: outside the tap,
+// if any, and not counted by the routes.
+func (s *Subscription) sentUntapped() {
+	if s.tap != nil {
+		s.untapped.Add(1)
+	} else {
+		s.delivered()
+	}
+}
+
+// cutReason is why a delivery met a tap cut off: Close or Unsubscribe.
+func (s *Subscription) cutReason() error {
+	if s.b.Closed() {
+		return errClosedWait
+	}
+	return errUnsubscribedWait
 }
 
 type waitEntry struct{ cancel context.CancelCauseFunc }
@@ -135,7 +186,12 @@ func Subscribe[E any](b *Bus, in Inbox[E], opts ...SubscribeOption) (*Subscripti
 		return nil, fmt.Errorf("%w: Subscribe: inbox has an empty name; use WithName", ErrInvalid)
 	}
 	t := &typed[E]{in: in}
-	if cfg.policy == DropOldest {
+	var ctl tapControl
+	if tp, ok := in.(interface{ Tap() actor.Tap[E] }); ok {
+		t.tap = tp.Tap()
+		t.disp, ctl = t.tap, t.tap
+	}
+	if cfg.policy == DropOldest && t.tap == nil {
 		disp, ok := in.(Displacer[E])
 		if !ok {
 			return nil, fmt.Errorf("%w: Subscribe(%q): DropOldest needs an inbox with a Displace method; %T has none", ErrInvalid, cfg.name, in)
@@ -151,6 +207,7 @@ func Subscribe[E any](b *Bus, in Inbox[E], opts ...SubscribeOption) (*Subscripti
 		timeout: cfg.timeout,
 		inbox:   in,
 		d:       t,
+		tap:     ctl,
 	}
 	s.inWait.init()
 	s.depth, _ = in.(Depther)
@@ -223,9 +280,11 @@ func (s *Subscription) Where() string { return s.where }
 // for room in its inbox (their events are reported as dead letters with
 // [ErrCanceled] and [ErrUnsubscribed]) and waits for the deliveries in
 // flight to end, which never takes longer than a TrySend or a canceled Send
-// and a dead-letter hook. It does not touch the inbox. Unsubscribe may be
-// called more than once; it must not be called from a dead-letter or slow
-// hook of the same bus.
+// and a dead-letter hook. A publish concurrent with Unsubscribe may or may
+// not deliver to the subscription; if not, the event is not reported, as
+// for a publish after Unsubscribe. It does not touch the inbox. Unsubscribe
+// may be called more than once; it must not be called from a dead-letter or
+// slow hook of the same bus.
 func (s *Subscription) Unsubscribe() {
 	s.unsubOnce.Do(func() {
 		b := s.b
@@ -245,6 +304,7 @@ func (s *Subscription) Unsubscribe() {
 		s.retired = slices.Clone(b.retired)
 		b.mu.Unlock()
 
+		s.cut()
 		s.inWait.close()
 		s.cancelWaits(ErrUnsubscribed)
 	})

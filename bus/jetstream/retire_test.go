@@ -48,7 +48,7 @@ func TestRetireGivesBackPulledMessages(t *testing.T) {
 	errc := make(chan error, 1)
 	go func() { errc <- im.Run(ctx) }()
 	<-busy
-	for im.Stats().Actor.Queued != 2 { // b and c pulled behind a
+	for im.Stats().Actor.Queued != 3 { // a in the handler, b and c pulled behind it
 		runtime.Gosched()
 	}
 	close(release)
