@@ -36,11 +36,13 @@ type Bridge struct {
 
 // Connect opens a connection to the NATS server(s) at url and returns a
 // bridge that owns it: [Bridge.Close] drains and closes it. Options given
-// with [WithNATSOptions] are passed to nats.Connect, after the default of
-// reconnecting forever.
+// with [WithNATSOptions] are passed to nats.Connect, after the defaults of
+// reconnecting forever and of logging the errors the connection reports
+// on its own (a subscription too slow for its messages, say) to the
+// bridge's logger.
 func Connect(url string, opts ...Option) (*Bridge, error) {
 	cfg := newConfig(opts)
-	nopts := append([]nats.Option{nats.Name("troupe"), nats.MaxReconnects(-1)}, cfg.natsOpts...)
+	nopts := append([]nats.Option{nats.Name("troupe"), nats.MaxReconnects(-1), nats.ErrorHandler(asyncErrors(cfg.logger))}, cfg.natsOpts...)
 	nc, err := nats.Connect(url, nopts...)
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: connect %s: %w", url, err)
@@ -51,6 +53,19 @@ func Connect(url string, opts ...Option) (*Bridge, error) {
 		return nil, fmt.Errorf("jetstream: connect %s: %w", url, err)
 	}
 	return &Bridge{cfg: cfg, js: js, nc: nc, owned: true, log: cfg.logger}, nil
+}
+
+// asyncErrors returns a nats.ErrorHandler that logs the errors the
+// connection reports on its own, such as a subscription too slow for its
+// messages.
+func asyncErrors(log *slog.Logger) nats.ErrHandler {
+	return func(_ *nats.Conn, sub *nats.Subscription, err error) {
+		subject := ""
+		if sub != nil {
+			subject = sub.Subject
+		}
+		log.Warn("nats asynchronous error", "subject", subject, "error", err)
+	}
 }
 
 // New returns a bridge over a connection the caller opened and will close:

@@ -3,10 +3,12 @@ package jetstream
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -165,5 +167,59 @@ func TestTypeNameAndSubjectOverrides(t *testing.T) {
 	b2 := &Bridge{cfg: o}
 	if r := b2.routeOf("t", typeOf[*OrderCreated]()); r.name != "OrderCreated" || r.subject != "orders.created" {
 		t.Errorf("route = %+v", r)
+	}
+}
+
+// records is a slog.Handler that passes each record it handles to a
+// channel, dropping the record when the channel is full.
+type records chan slog.Record
+
+func (r records) Enabled(context.Context, slog.Level) bool { return true }
+func (r records) WithAttrs([]slog.Attr) slog.Handler       { return r }
+func (r records) WithGroup(string) slog.Handler            { return r }
+func (r records) Handle(_ context.Context, rec slog.Record) error {
+	select {
+	case r <- rec:
+	default:
+	}
+	return nil
+}
+
+func TestConnectLogsAsynchronousErrors(t *testing.T) {
+	logged := make(records, 16)
+	b := testBridge(t, serverURL(t), WithLogger(slog.New(logged)))
+	subject := b.cfg.prefix + ".slow"
+	sub, err := b.nc.SubscribeSync(subject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	if err := sub.SetPendingLimits(1, -1); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := b.nc.Publish(subject, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		rec := recv(t, (<-chan slog.Record)(logged))
+		if rec.Message != "nats asynchronous error" {
+			continue
+		}
+		var got error
+		rec.Attrs(func(a slog.Attr) bool {
+			if a.Key == "error" {
+				got, _ = a.Value.Any().(error)
+			}
+			return true
+		})
+		if !errors.Is(got, nats.ErrSlowConsumer) {
+			t.Errorf("logged error %v; want nats.ErrSlowConsumer", got)
+		}
+		return
 	}
 }

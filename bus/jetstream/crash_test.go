@@ -164,7 +164,24 @@ func TestCrashResume(t *testing.T) {
 		return nil
 	}, WithAckWait(crashAckWait), WithMailbox(8))
 	stop := run(t, im)
-	recv(t, all)
+	select {
+	case <-all:
+	case <-time.After(testTimeout):
+		mu.Lock()
+		var missing []string
+		for i := range n {
+			if id := fmt.Sprintf("e%03d", i); calls[id] == 0 {
+				missing = append(missing, id)
+			}
+		}
+		mu.Unlock()
+		var state any = "unknown"
+		if c, err := b.js.Consumer(ctx, b.Stream(), durable); err == nil {
+			i := c.CachedInfo()
+			state = fmt.Sprintf("pending %d, ack pending %d, redelivered %d, waiting pulls %d", i.NumPending, i.NumAckPending, i.NumRedelivered, i.NumWaiting)
+		}
+		t.Fatalf("timed out with %d events never handled %v; import stats %+v; consumer: %v", len(missing), missing, im.Stats(), state)
+	}
 	stop()
 
 	data, err := os.ReadFile(file)

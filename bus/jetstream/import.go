@@ -209,20 +209,30 @@ func cmp(a, b error) error {
 }
 
 // pull moves messages from the iterator to the mailbox until the iterator
-// ends. An end that Run did not ask for is an error.
+// ends, or until nctx is done while it waits. An end that Run did not ask
+// for is an error.
 func (im *Import[E]) pull(pctx, nctx context.Context, it jetstream.MessagesContext) error {
-	next := jetstream.NextContext(nctx)
 	for {
-		msg, err := it.Next(next)
-		if err != nil {
-			if pctx.Err() != nil {
-				return nil
-			}
+		msg, err := it.Next(jetstream.NextMaxWait(nextWait))
+		switch {
+		case err == nil:
+			im.dispatch(pctx, msg)
+		case errors.Is(err, nats.ErrTimeout) && nctx.Err() == nil:
+		case pctx.Err() != nil:
+			return nil
+		default:
 			return fmt.Errorf("%w: %s: %w", ErrConsumer, im.durable, err)
 		}
-		im.dispatch(pctx, msg)
 	}
 }
+
+// nextWait bounds each wait for the next message. The iterator decides
+// whether to send the server a new pull request only when Next is called;
+// if that check comes while its previous request is still being sent, it
+// is skipped, and a Next that then waits without end would wait until the
+// missed heartbeats (30 s) reset it, with no request on the server. A Next
+// that times out and is called again makes the check again.
+const nextWait = 250 * time.Millisecond
 
 // dispatch decodes msg and queues it, waiting for room until ctx is done.
 func (im *Import[E]) dispatch(ctx context.Context, msg jetstream.Msg) {
