@@ -2,6 +2,7 @@ package benchmarks
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"math"
 	"sync"
@@ -10,6 +11,16 @@ import (
 
 	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/bus"
+	"github.com/troupe-go/troupe/internal/benchmarks/unrelated/t0"
+	"github.com/troupe-go/troupe/internal/benchmarks/unrelated/t1"
+	"github.com/troupe-go/troupe/internal/benchmarks/unrelated/t2"
+	"github.com/troupe-go/troupe/internal/benchmarks/unrelated/t3"
+	"github.com/troupe-go/troupe/internal/benchmarks/unrelated/t4"
+	"github.com/troupe-go/troupe/internal/benchmarks/unrelated/t5"
+	"github.com/troupe-go/troupe/internal/benchmarks/unrelated/t6"
+	"github.com/troupe-go/troupe/internal/benchmarks/unrelated/t7"
+	"github.com/troupe-go/troupe/internal/benchmarks/unrelated/t8"
+	"github.com/troupe-go/troupe/internal/benchmarks/unrelated/t9"
 	"github.com/troupe-go/troupe/supervisor"
 )
 
@@ -177,87 +188,13 @@ func BenchmarkIdleMem_Troupe(b *testing.B) {
 	})
 }
 
-// unrelatedInbox is an inbox subscribed to an event type nobody publishes.
-type unrelatedInbox[E any] struct{}
-
-func (unrelatedInbox[E]) Name() string                    { return "unrelated" }
-func (unrelatedInbox[E]) Send(context.Context, E) error   { return nil }
-func (unrelatedInbox[E]) TrySend(E) error                 { return nil }
-func subscribeUnrelated[E any](b *testing.B, bs *bus.Bus) { mustSub(b, bs, unrelatedInbox[E]{}) }
-
-func mustSub[E any](b *testing.B, bs *bus.Bus, in bus.Inbox[E]) {
-	if _, err := bus.Subscribe(bs, in); err != nil {
-		b.Fatal(err)
-	}
-}
-
-// The 10,000 unrelated event types are k[A, B, C, D] for every choice of
-// the ten digit types d0..d9 as A, B, C and D.
-type (
-	k[A, B, C, D any] struct{}
-	d0                struct{}
-	d1                struct{}
-	d2                struct{}
-	d3                struct{}
-	d4                struct{}
-	d5                struct{}
-	d6                struct{}
-	d7                struct{}
-	d8                struct{}
-	d9                struct{}
-)
-
-func unrelated4[A, B, C any](b *testing.B, bs *bus.Bus) {
-	subscribeUnrelated[k[A, B, C, d0]](b, bs)
-	subscribeUnrelated[k[A, B, C, d1]](b, bs)
-	subscribeUnrelated[k[A, B, C, d2]](b, bs)
-	subscribeUnrelated[k[A, B, C, d3]](b, bs)
-	subscribeUnrelated[k[A, B, C, d4]](b, bs)
-	subscribeUnrelated[k[A, B, C, d5]](b, bs)
-	subscribeUnrelated[k[A, B, C, d6]](b, bs)
-	subscribeUnrelated[k[A, B, C, d7]](b, bs)
-	subscribeUnrelated[k[A, B, C, d8]](b, bs)
-	subscribeUnrelated[k[A, B, C, d9]](b, bs)
-}
-
-func unrelated3[A, B any](b *testing.B, bs *bus.Bus) {
-	unrelated4[A, B, d0](b, bs)
-	unrelated4[A, B, d1](b, bs)
-	unrelated4[A, B, d2](b, bs)
-	unrelated4[A, B, d3](b, bs)
-	unrelated4[A, B, d4](b, bs)
-	unrelated4[A, B, d5](b, bs)
-	unrelated4[A, B, d6](b, bs)
-	unrelated4[A, B, d7](b, bs)
-	unrelated4[A, B, d8](b, bs)
-	unrelated4[A, B, d9](b, bs)
-}
-
-func unrelated2[A any](b *testing.B, bs *bus.Bus) {
-	unrelated3[A, d0](b, bs)
-	unrelated3[A, d1](b, bs)
-	unrelated3[A, d2](b, bs)
-	unrelated3[A, d3](b, bs)
-	unrelated3[A, d4](b, bs)
-	unrelated3[A, d5](b, bs)
-	unrelated3[A, d6](b, bs)
-	unrelated3[A, d7](b, bs)
-	unrelated3[A, d8](b, bs)
-	unrelated3[A, d9](b, bs)
-}
-
 // subscribeUnrelated10k subscribes to Unrelated distinct event types.
 func subscribeUnrelated10k(b *testing.B, bs *bus.Bus) {
-	unrelated2[d0](b, bs)
-	unrelated2[d1](b, bs)
-	unrelated2[d2](b, bs)
-	unrelated2[d3](b, bs)
-	unrelated2[d4](b, bs)
-	unrelated2[d5](b, bs)
-	unrelated2[d6](b, bs)
-	unrelated2[d7](b, bs)
-	unrelated2[d8](b, bs)
-	unrelated2[d9](b, bs)
+	err := errors.Join(t0.Subscribe(bs), t1.Subscribe(bs), t2.Subscribe(bs), t3.Subscribe(bs), t4.Subscribe(bs),
+		t5.Subscribe(bs), t6.Subscribe(bs), t7.Subscribe(bs), t8.Subscribe(bs), t9.Subscribe(bs))
+	if err != nil {
+		b.Fatal(err)
+	}
 }
 
 func troupeUnrelated(b *testing.B, many bool) {
