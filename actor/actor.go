@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"runtime"
 	"runtime/pprof"
 	"sync/atomic"
@@ -84,7 +85,11 @@ type Actor[M any] struct {
 	panicked   atomic.Uint64
 	dead       atomic.Uint64
 	evicted    atomic.Uint64
-	_          [64]byte
+	// runCtx is the context of the Run in progress or of the last one,
+	// if it crashed, and hctx the handler's context made from it (see
+	// handlerCtx).
+	runCtx, hctx context.Context
+	_            [64]byte
 }
 
 // New returns an actor named name that handles messages with h. It panics if
@@ -131,26 +136,40 @@ func (a *Actor[M]) Run(ctx context.Context) (err error) {
 		a.refuse()
 		close(refused)
 	})
-	pprof.Do(ctx, pprof.Labels("troupe.actor", a.name), func(ctx context.Context) {
-		hctx := context.WithValue(ctx, selfKey{}, a)
-		perr := a.loop(hctx)
-		if perr != nil {
-			a.panicked.Add(1)
-			err = perr
-			if stopRefuse() {
-				// A crash, not a stop: the queue waits for the next Run.
-				a.state.Store(idle)
-				return
-			}
-		}
+	hctx := a.handlerCtx(ctx)
+	pprof.SetGoroutineLabels(hctx)
+	defer pprof.SetGoroutineLabels(ctx)
+	if perr := a.loop(hctx); perr != nil {
+		a.panicked.Add(1)
 		if stopRefuse() {
-			a.refuse()
-		} else {
-			<-refused
+			// A crash, not a stop: the queue waits for the next Run.
+			a.state.Store(idle)
+			return perr
 		}
-		a.shutdown(hctx)
-	})
+		err = perr
+	}
+	if stopRefuse() {
+		a.refuse()
+	} else {
+		<-refused
+	}
+	a.shutdown(hctx)
+	a.runCtx, a.hctx = nil, nil
 	return err
+}
+
+// handlerCtx returns the context the handler is called with in a Run with
+// ctx: ctx with the actor's pprof label, marked as the actor's own (see
+// Send). A supervisor restarts a crashed child with the context it ran it
+// with, so the last one is kept until a Run ends other than by a crash, and
+// reused: a restart costs no allocations for it.
+func (a *Actor[M]) handlerCtx(ctx context.Context) context.Context {
+	if a.hctx != nil && reflect.TypeOf(ctx).Comparable() && ctx == a.runCtx {
+		return a.hctx
+	}
+	a.runCtx = ctx
+	a.hctx = context.WithValue(pprof.WithLabels(ctx, pprof.Labels("troupe.actor", a.name)), selfKey{}, a)
+	return a.hctx
 }
 
 // Retire stops for good an actor that no Run is using: sends fail with

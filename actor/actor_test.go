@@ -643,3 +643,53 @@ func TestMessagesInHand(t *testing.T) {
 		t.Fatalf("handled %v; want [1 2 4 6]", got)
 	}
 }
+
+type ctxKey struct{}
+
+// tagged is a context of a type that is not comparable.
+type tagged struct {
+	context.Context
+	tags []string
+}
+
+// A Run's handler sees that Run's context, whether the Run follows a crash
+// under the same context (a supervisor's restart, which reuses the
+// handler's context) or under another one, comparable or not.
+func TestHandlerContextIsTheRuns(t *testing.T) {
+	seen := make(chan string, 1)
+	a := actor.New("ctx", func(ctx context.Context, m string) error {
+		if m == "crash" {
+			panic("crash")
+		}
+		v, _ := ctx.Value(ctxKey{}).(string)
+		name, _ := pprof.Label(ctx, "troupe.actor")
+		seen <- v + "/" + name
+		return nil
+	}, actor.WithLogger(discard), actor.WithDeadLetterHook(func(actor.DeadLetter) {}))
+	crashRun := func(ctx context.Context, want string) {
+		t.Helper()
+		errc := make(chan error, 1)
+		go func() { errc <- a.Run(ctx) }()
+		if err := a.Send(context.Background(), "look"); err != nil {
+			t.Fatal(err)
+		}
+		if got := <-seen; got != want+"/ctx" {
+			t.Errorf("handler saw %q; want %q", got, want+"/ctx")
+		}
+		if err := a.Send(context.Background(), "crash"); err != nil {
+			t.Fatal(err)
+		}
+		var perr *actor.PanicError
+		if err := <-errc; !errors.As(err, &perr) {
+			t.Fatalf("Run = %v; want *PanicError", err)
+		}
+	}
+	bg := context.Background()
+	one := context.WithValue(bg, ctxKey{}, "one")
+	crashRun(one, "one")
+	crashRun(one, "one")
+	crashRun(context.WithValue(bg, ctxKey{}, "two"), "two")
+	three := tagged{Context: context.WithValue(bg, ctxKey{}, "three"), tags: []string{"x"}}
+	crashRun(three, "three")
+	crashRun(tagged{Context: context.WithValue(bg, ctxKey{}, "four")}, "four")
+}
