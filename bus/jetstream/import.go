@@ -146,7 +146,7 @@ func (im *Import[E]) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(im.cfg.mailbox))
+	it, err := cons.Messages(jetstream.PullMaxMessages(im.cfg.mailbox), jetstream.PullHeartbeat(pullHeartbeat))
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrConsumer, im.durable, err)
 	}
@@ -209,30 +209,33 @@ func cmp(a, b error) error {
 }
 
 // pull moves messages from the iterator to the mailbox until the iterator
-// ends, or until nctx is done while it waits. An end that Run did not ask
-// for is an error.
+// ends. An end that Run did not ask for is an error.
 func (im *Import[E]) pull(pctx, nctx context.Context, it jetstream.MessagesContext) error {
+	next := jetstream.NextContext(nctx)
 	for {
-		msg, err := it.Next(jetstream.NextMaxWait(nextWait))
+		msg, err := it.Next(next)
 		switch {
 		case err == nil:
 			im.dispatch(pctx, msg)
-		case errors.Is(err, nats.ErrTimeout) && nctx.Err() == nil:
 		case pctx.Err() != nil:
 			return nil
+		case errors.Is(err, jetstream.ErrNoHeartbeat):
+			// The iterator has started over with a new pull request.
+			im.b.log.Warn("jetstream import missed the server's heartbeats; pulling again", "import", im.durable)
 		default:
 			return fmt.Errorf("%w: %s: %w", ErrConsumer, im.durable, err)
 		}
 	}
 }
 
-// nextWait bounds each wait for the next message. The iterator decides
-// whether to send the server a new pull request only when Next is called;
-// if that check comes while its previous request is still being sent, it
-// is skipped, and a Next that then waits without end would wait until the
-// missed heartbeats (30 s) reset it, with no request on the server. A Next
-// that times out and is called again makes the check again.
-const nextWait = 250 * time.Millisecond
+// pullHeartbeat is how often the server tells a waiting pull request that
+// it is still there. The iterator sends a new request only when Next finds
+// too few messages asked for; if that check comes while its previous
+// request is still being sent, it is skipped, and no request is left on the
+// server until two heartbeats are missed and the iterator starts over (Next
+// returns ErrNoHeartbeat, and pull goes on). The default heartbeat, 15 s,
+// stalled an import for 30 s that way.
+const pullHeartbeat = time.Second
 
 // dispatch decodes msg and queues it, waiting for room until ctx is done.
 func (im *Import[E]) dispatch(ctx context.Context, msg jetstream.Msg) {
