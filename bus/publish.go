@@ -232,6 +232,14 @@ func (t *typed[T]) trySend(e T) error {
 	return t.in.TrySend(e)
 }
 
+// sent counts a delivery by trySend or Displace of an event the offer
+// counted as missed; a tap counts its deliveries itself.
+func (t *typed[T]) sent() {
+	if t.tap == nil {
+		t.s.delivered()
+	}
+}
+
 func (t *typed[T]) appendTo(list any) any {
 	l, _ := list.([]*typed[T])
 	return append(l, t)
@@ -302,9 +310,7 @@ func (t *typed[T]) displace(e T) error {
 		}
 		switch {
 		case err == nil:
-			if t.tap == nil {
-				s.delivered()
-			}
+			t.sent()
 			return nil
 		case err == actor.ErrTapClosed:
 			return s.fail(reasonCanceled, e, s.cutReason())
@@ -331,9 +337,7 @@ func (t *typed[T]) wait(ctx context.Context, e T) error {
 	for range spinTries {
 		runtime.Gosched()
 		if err := t.trySend(e); err == nil {
-			if t.tap == nil {
-				s.delivered()
-			}
+			t.sent()
 			s.inWait.leave()
 			return nil
 		} else if err == actor.ErrTapClosed {
