@@ -1,144 +1,350 @@
 package actor
 
-import "sync/atomic"
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+)
 
-// batchSize is the most messages an actor takes from its mailbox at once.
-// Taking a batch costs one lock, where a channel costs a lock per message,
-// and it lets senders fill the room the batch made while the handler works
-// through it.
-const batchSize = 32
+// Run states of a mailbox.
+const (
+	idle     int32 = iota // never run, or between Runs after a panic: sends are queued
+	running               // a Run is handling messages
+	draining              // the Run's context ended; it handles what is queued: sends fail
+	stopped               // the Run returned after its context ended, or Retire: sends fail with ErrStopped
+)
 
-// A mailbox is an actor's bounded FIFO queue: a ring buffer that grows on
-// demand up to the mailbox size, so an idle actor holds no buffer. Its
-// fields are guarded by the gate's mutex, except ready.
+// A mailbox is the one mailbox of troupe: the bounded queue that an
+// [Actor] and a [Pool] own, the one send path into it (TrySend, Send,
+// Displace), the Run state that decides whether a send is accepted, and
+// the loops (see loop) that take messages from it. An actor has one loop, a
+// pool several; a keyed pool's loops share out the keys (see takeKeyed).
+//
+// One mutex guards the queue, the Run state changes, the parked loops and
+// the keys: a send is lock, copy, unlock. The state is also an atomic, so
+// that it can be read without the lock.
 type mailbox[M any] struct {
-	buf  []M
-	head int // index in buf of the oldest message
-	size int // the most messages it holds
-	n    int // the number of messages queued
-	// ready is set when a message is pushed into the empty mailbox and
-	// cleared when the actor empties it: the actor polls it without the
-	// lock. While the actor keeps up with its senders, the mailbox is
-	// seldom empty and senders seldom write it.
-	ready atomic.Bool
-	// pushed counts the messages pushed so far: the sequence number of the
-	// latest, for the wait clock.
-	pushed uint64
-	// parked is set while the actor waits on wake for a message.
-	parked bool
-	wake   chan struct{}
+	name string
+	cfg  *config
+
+	mu    sync.Mutex
+	state atomic.Int32
+	// stop is closed when a Run's context ends, waking the senders waiting
+	// for room; the next Run makes a new one.
+	stop       chan struct{}
+	stopClosed bool
+
+	q ring[M]
+	// parked lists the loops waiting for a message, woken one per message
+	// pushed.
+	parked []*loop[M]
 	// room is closed when messages are taken, waking the senders waiting
 	// for room; the first sender that waits makes it.
 	room chan struct{}
+
+	// key is set for a keyed pool; owners and backlogged are its state
+	// (see takeKeyed).
+	key        func(M) uint64
+	owners     map[uint64]owner[M]
+	backlogged int
+
+	wait    waitClock
+	dead    atomic.Uint64
+	evicted atomic.Uint64
 }
 
-func (q *mailbox[M]) init(size int) {
-	q.size = size
-	q.wake = make(chan struct{}, 1)
+func (mb *mailbox[M]) init(name string, cfg *config) {
+	mb.name, mb.cfg = name, cfg
+	mb.q.init(cfg.mailbox)
+	mb.wait.init(cfg.mailbox)
+	mb.stop = make(chan struct{})
 }
 
-func (q *mailbox[M]) full() bool { return q.n == q.size }
-
-// push appends m to a mailbox that is not full. It reports whether the
-// actor is parked and must be woken (see wakeUp), once the lock is released.
-func (q *mailbox[M]) push(m M) (wake bool) {
-	n := q.n
-	if n == 0 {
-		q.ready.Store(true)
-	}
-	if n == len(q.buf) {
-		q.grow()
-	}
-	i := q.head + n
-	if i >= len(q.buf) {
-		i -= len(q.buf)
-	}
-	q.buf[i] = m
-	q.n = n + 1
-	q.pushed++
-	if q.parked {
-		q.parked = false
-		return true
-	}
-	return false
-}
-
-// wakeUp wakes the parked actor. It is called without the lock, after push
-// reported that it must be.
-func (q *mailbox[M]) wakeUp() {
-	select {
-	case q.wake <- struct{}{}:
+// start moves the mailbox to running unless a Run is active.
+func (mb *mailbox[M]) start() bool {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	switch mb.state.Load() {
+	case idle:
+	case stopped:
+		if mb.stopClosed {
+			mb.stop, mb.stopClosed = make(chan struct{}), false
+		}
 	default:
+		return false
+	}
+	mb.state.Store(running)
+	return true
+}
+
+// refuse makes sends fail from now on and wakes the senders waiting for
+// room: the Run's context ended.
+func (mb *mailbox[M]) refuse() {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	if mb.state.Load() != running {
+		return
+	}
+	mb.state.Store(draining)
+	close(mb.stop)
+	mb.stopClosed = true
+}
+
+// full reports whether the mailbox has no room. A keyed pool's backlogs
+// (see takeKeyed) count against its size. mb.mu is held.
+func (mb *mailbox[M]) full() bool { return mb.q.n+mb.backlogged >= mb.q.size }
+
+// put puts m in the mailbox if it accepts messages and has room. It returns
+// m's sequence number (0 if it was not put) and the loop to wake, for
+// accepted. mb.mu is held.
+func (mb *mailbox[M]) put(m M) (seq uint64, wake *loop[M], err error) {
+	if mb.state.Load() >= draining {
+		return 0, nil, ErrStopped
+	}
+	if mb.full() {
+		return 0, nil, ErrMailboxFull
+	}
+	return mb.push(m)
+}
+
+// push appends m and pops a parked loop to wake. mb.mu is held.
+func (mb *mailbox[M]) push(m M) (seq uint64, wake *loop[M], err error) {
+	mb.q.push(m)
+	if n := len(mb.parked); n > 0 {
+		wake = mb.parked[n-1]
+		wake.parked = false
+		mb.parked[n-1] = nil
+		mb.parked = mb.parked[:n-1]
+	}
+	return mb.q.pushed, wake, nil
+}
+
+// accepted does what follows putting the message with sequence number seq
+// (0 for none) in the mailbox, once the lock is released: it stamps the wait
+// clock, whose reading would otherwise hold the lock for as long as a send
+// takes, and wakes a parked loop.
+func (mb *mailbox[M]) accepted(seq uint64, wake *loop[M]) {
+	mb.wait.stamp(seq)
+	if wake != nil {
+		wake.wakeUp()
 	}
 }
 
-// grow makes room for more than the queued messages, up to size.
-func (q *mailbox[M]) grow() {
-	buf := make([]M, min(max(2*len(q.buf), 8), q.size))
-	q.copyOut(buf[:q.n])
-	q.buf, q.head = buf, 0
+// trySend is TrySend of the mailbox's owner.
+func (mb *mailbox[M]) trySend(m M) error {
+	mb.mu.Lock()
+	seq, wake, err := mb.put(m)
+	mb.mu.Unlock()
+	mb.accepted(seq, wake)
+	return err
 }
 
-// copyOut copies the oldest len(dst) queued messages to dst, without
-// removing them.
-func (q *mailbox[M]) copyOut(dst []M) {
-	k := copy(dst, q.buf[q.head:])
-	copy(dst[k:], q.buf)
-}
-
-// pop removes and returns the oldest message, if any.
-func (q *mailbox[M]) pop() (m M, ok bool) {
-	n := q.n
-	if n == 0 {
-		return m, false
+// send is Send of the mailbox's owner.
+func (mb *mailbox[M]) send(ctx context.Context, m M) error {
+	if err := mb.trySend(m); err != ErrMailboxFull {
+		return err
 	}
-	m = q.buf[q.head]
-	q.remove(1, n)
-	return m, true
-}
-
-// take moves up to len(dst) of the oldest messages to dst and returns how
-// many it moved.
-func (q *mailbox[M]) take(dst []M) int {
-	n := q.n
-	k := min(n, len(dst))
-	if k == 0 {
-		return 0
+	if self, _ := ctx.Value(selfKey{}).(*mailbox[M]); self == mb {
+		return ErrWouldDeadlock
 	}
-	q.copyOut(dst[:k])
-	q.remove(k, n)
-	return k
-}
-
-// remove drops the k oldest of the n queued messages, clearing their slots
-// so that the garbage collector can free what they point to, and wakes the
-// senders waiting for room.
-func (q *mailbox[M]) remove(k, n int) {
-	end := q.head + k
-	if end <= len(q.buf) {
-		clear(q.buf[q.head:end])
-	} else {
-		clear(q.buf[q.head:])
-		clear(q.buf[:end-len(q.buf)])
-	}
-	q.head = end
-	if q.head >= len(q.buf) {
-		q.head -= len(q.buf)
-	}
-	q.n = n - k
-	if q.n == 0 {
-		q.ready.Store(false)
-	}
-	if q.room != nil {
-		close(q.room)
-		q.room = nil
+	for {
+		mb.mu.Lock()
+		seq, wake, err := mb.put(m)
+		if err != ErrMailboxFull {
+			mb.mu.Unlock()
+			mb.accepted(seq, wake)
+			return err
+		}
+		if mb.room == nil {
+			mb.room = make(chan struct{})
+		}
+		room, stop := mb.room, mb.stop
+		mb.mu.Unlock()
+		select {
+		case <-room:
+		case <-stop:
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %w", ErrMailboxFull, context.Cause(ctx))
+		}
 	}
 }
 
-// roomChan returns the channel closed when room is next made.
-func (q *mailbox[M]) roomChan() chan struct{} {
-	if q.room == nil {
-		q.room = make(chan struct{})
+// displace is Displace of the mailbox's owner. A keyed pool's backlogs are
+// not evicted from: they are messages its loops have taken.
+func (mb *mailbox[M]) displace(m M) (old M, evicted bool, err error) {
+	mb.mu.Lock()
+	if mb.state.Load() >= draining {
+		mb.mu.Unlock()
+		return old, false, ErrStopped
 	}
-	return q.room
+	if mb.full() {
+		if old, evicted = mb.q.pop(); !evicted {
+			mb.mu.Unlock()
+			return old, false, ErrMailboxFull
+		}
+		mb.evicted.Add(1)
+	}
+	seq, wake, _ := mb.push(m)
+	mb.mu.Unlock()
+	mb.accepted(seq, wake)
+	return old, evicted, nil
+}
+
+// madeRoom wakes the senders waiting for room, after messages were taken.
+// mb.mu is held.
+func (mb *mailbox[M]) madeRoom() {
+	if mb.room != nil {
+		close(mb.room)
+		mb.room = nil
+	}
+}
+
+// park adds l to the loops waiting for a message. mb.mu is held.
+func (mb *mailbox[M]) park(l *loop[M]) {
+	mb.parked = append(mb.parked, l)
+	l.parked = true
+}
+
+// unpark removes l from the parked loops, if it is there. mb.mu is held.
+func (mb *mailbox[M]) unpark(l *loop[M]) {
+	if !l.parked {
+		return
+	}
+	l.parked = false
+	if i := slices.Index(mb.parked, l); i >= 0 {
+		mb.parked = slices.Delete(mb.parked, i, i+1)
+	}
+}
+
+// stopIdle moves a mailbox that no Run is using to stopped, as the end of a
+// Run would: sends fail from now on. It calls f under the lock, so that no
+// Run starts meanwhile, and reports whether it did.
+func (mb *mailbox[M]) stopIdle(f func()) bool {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	switch mb.state.Load() {
+	case idle:
+		mb.state.Store(stopped)
+		close(mb.stop)
+		mb.stopClosed = true
+	case stopped:
+	default:
+		return false
+	}
+	f()
+	return true
+}
+
+// queued returns the messages in the queue and in the backlogs. mb.mu is
+// held.
+func (mb *mailbox[M]) queued() int { return mb.q.n + mb.backlogged }
+
+// retire is Retire of the mailbox's owner, whose loops are given: when no
+// Run is active, sends fail with ErrStopped from now on, and every message
+// accepted and not handled (kept for a retry, in a loop's hand or backlog,
+// or queued) is reported as a dead letter.
+func (mb *mailbox[M]) retire(loops []*loop[M]) {
+	// The messages are collected under the lock, so that no Run starts
+	// meanwhile, and reported after it, so that a dead-letter hook may send
+	// to the mailbox.
+	type letter struct {
+		m        M
+		reason   error
+		attempts int
+	}
+	var left []letter
+	mb.stopIdle(func() {
+		for _, l := range loops {
+			if l.hasPending {
+				left = append(left, letter{l.pending, errRetiredPending, l.attempts})
+				l.clearPending()
+			}
+			for m, ok := l.nextHeld(); ok; m, ok = l.nextHeld() {
+				l.letGo()
+				left = append(left, letter{m, ErrStopped, 0})
+			}
+			for _, k := range l.backlog {
+				left = append(left, letter{k.m, ErrStopped, 0})
+			}
+			l.dropBacklog()
+		}
+		clear(mb.owners)
+		for m, ok := mb.q.pop(); ok; m, ok = mb.q.pop() {
+			left = append(left, letter{m, ErrStopped, 0})
+		}
+	})
+	for _, d := range left {
+		mb.deadLetter(d.m, d.reason, d.attempts)
+	}
+}
+
+// errRetiredPending is the reason of a message kept for a retry when the
+// actor is retired instead.
+var errRetiredPending = fmt.Errorf("%w before its retry: %w", ErrStopped, ErrPanicked)
+
+// reject reports every message in the queue as a dead letter with reason.
+// It is called when no loop takes messages any more.
+func (mb *mailbox[M]) reject(reason error) {
+	for {
+		mb.mu.Lock()
+		m, ok := mb.q.pop()
+		mb.mu.Unlock()
+		if !ok {
+			return
+		}
+		mb.deadLetter(m, reason, 0)
+	}
+}
+
+func (mb *mailbox[M]) deadLetter(m M, reason error, attempts int) {
+	mb.dead.Add(1)
+	mb.cfg.deadLetter(mb.name, m, reason, attempts)
+}
+
+// selfKey marks the context a handler is called with, with its mailbox as
+// value, so that Send can tell it is called from the mailbox's own loop.
+type selfKey struct{}
+
+// drainCtx returns the context of a drain after the Run's context ended:
+// ctx's values, without its cancellation, and the drain timeout.
+func (mb *mailbox[M]) drainCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), mb.cfg.drainTimeout)
+}
+
+// finish ends a Run whose context ended, once its loops have drained: what
+// they left, held or queued, is reported with [ErrDrainTimeout] (nothing is
+// left unless the drain timed out), and the mailbox is stopped. Sends have
+// been refused since the context ended, under the lock that guards the
+// queue: what the drain leaves is all there is.
+func (mb *mailbox[M]) finish(loops []*loop[M]) {
+	for _, l := range loops {
+		l.rejectHeld(ErrDrainTimeout)
+	}
+	mb.reject(ErrDrainTimeout)
+	mb.state.Store(stopped)
+}
+
+// stats returns the counters of the mailbox and of its loops, summed.
+func (mb *mailbox[M]) stats(loops []*loop[M]) Stats {
+	s := Stats{
+		Name:        mb.name,
+		Capacity:    mb.q.size,
+		DeadLetters: mb.dead.Load(),
+		Evicted:     mb.evicted.Load(),
+		Running:     mb.state.Load() == running,
+	}
+	mb.mu.Lock()
+	s.Queued = mb.queued()
+	for _, l := range loops {
+		p := l.progress.Load()
+		s.Queued += int(p & (1<<heldBits - 1))
+		s.Handled += p >> heldBits
+		s.Failed += l.failed.Load()
+		s.Panics += l.panicked.Load()
+	}
+	s.OldestWait = mb.wait.oldestOf(mb.q.pushed, s.Queued)
+	mb.mu.Unlock()
+	return s
 }

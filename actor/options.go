@@ -20,8 +20,20 @@ const (
 	DefaultWorkerWindow   = 10 * time.Second
 )
 
-// An Option configures an [Actor] (or a [Pool]) at construction.
+// An Option configures an [Actor] or a [Pool] at construction.
 type Option func(*config)
+
+// A PoolOption configures a [Pool] at construction: any [Option], or one of
+// the options only a pool has ([KeyBy], [KeyByString],
+// [WithWorkerRestarts]), which [New] does not accept.
+type PoolOption interface{ applyPool(*poolConfig) }
+
+func (o Option) applyPool(c *poolConfig) { o(&c.config) }
+
+// poolOnly is a [PoolOption] that is not an [Option].
+type poolOnly func(*poolConfig)
+
+func (o poolOnly) applyPool(c *poolConfig) { o(c) }
 
 type config struct {
 	mailbox      int
@@ -30,21 +42,35 @@ type config struct {
 	onDeadLetter func(DeadLetter)
 	drainTimeout time.Duration
 	maxRetries   int
-	// Pools only.
-	key            any // func(M) uint64 for the pool's M
+}
+
+func defaultConfig() config {
+	return config{mailbox: DefaultMailboxSize, drainTimeout: DefaultDrainTimeout}
+}
+
+func newConfig(opts []Option) config {
+	c := defaultConfig()
+	for _, o := range opts {
+		o(&c)
+	}
+	return c
+}
+
+type poolConfig struct {
+	config
+	key            any // func(M) uint64 for the pool's M; checked by NewPool
 	workerRestarts int
 	workerWindow   time.Duration
 }
 
-func newConfig(opts []Option) config {
-	c := config{
-		mailbox:        DefaultMailboxSize,
-		drainTimeout:   DefaultDrainTimeout,
+func newPoolConfig(opts []PoolOption) poolConfig {
+	c := poolConfig{
+		config:         defaultConfig(),
 		workerRestarts: DefaultWorkerRestarts,
 		workerWindow:   DefaultWorkerWindow,
 	}
 	for _, o := range opts {
-		o(&c)
+		o.applyPool(&c)
 	}
 	return c
 }
@@ -126,38 +152,33 @@ func WithMaxRetries(n int) Option {
 // stops its workers and returns the last [*PanicError], so that the pool's
 // supervisor counts the failure against its own intensity like any child's.
 // The default is [DefaultWorkerRestarts] within [DefaultWorkerWindow];
-// maxRestarts 0 ends Run at the first panic, as an [Actor] does. An Actor
-// ignores this option. It panics if maxRestarts < 0 or window <= 0.
-func WithWorkerRestarts(maxRestarts int, window time.Duration) Option {
+// maxRestarts 0 ends Run at the first panic, as an [Actor] does. It panics
+// if maxRestarts < 0 or window <= 0.
+func WithWorkerRestarts(maxRestarts int, window time.Duration) PoolOption {
 	if maxRestarts < 0 {
 		panic(fmt.Sprintf("actor: WithWorkerRestarts: negative maxRestarts %d", maxRestarts))
 	}
 	if window <= 0 {
 		panic(fmt.Sprintf("actor: WithWorkerRestarts: window %v is not positive", window))
 	}
-	return func(c *config) { c.workerRestarts, c.workerWindow = maxRestarts, window }
+	return poolOnly(func(c *poolConfig) { c.workerRestarts, c.workerWindow = maxRestarts, window })
 }
 
 // KeyBy makes a [Pool] keep per-key order: messages for which key returns the
-// same value are handled by the same worker, one at a time, in the order they
-// were accepted, while messages of different keys run in parallel. The type
-// parameter must be the pool's message type; [NewPool] panics otherwise. An
-// [Actor], which handles everything in order, ignores this option. It panics
-// if key is nil.
-//
-// The key is reduced modulo the number of workers, so keys need not be
-// uniformly distributed hashes, only spread over their low bits' residues;
-// use [KeyByString] for string keys.
-func KeyBy[M any](key func(M) uint64) Option {
+// same value are handled one at a time, in the order they were accepted,
+// while messages of different keys run in parallel on any free worker. The
+// type parameter must be the pool's message type; [NewPool] panics
+// otherwise. It panics if key is nil. Use [KeyByString] for string keys.
+func KeyBy[M any](key func(M) uint64) PoolOption {
 	if key == nil {
 		panic("actor: KeyBy: nil key func")
 	}
-	return func(c *config) { c.key = key }
+	return poolOnly(func(c *poolConfig) { c.key = key })
 }
 
 // KeyByString is [KeyBy] for string keys, hashed with [maphash.String],
 // which does not allocate. It panics if key is nil.
-func KeyByString[M any](key func(M) string) Option {
+func KeyByString[M any](key func(M) string) PoolOption {
 	if key == nil {
 		panic("actor: KeyByString: nil key func")
 	}

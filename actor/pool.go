@@ -5,72 +5,62 @@ import (
 	"fmt"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/sourcegraph/conc"
 )
 
-// A Pool is an actor whose bounded mailbox is drained by several worker
-// goroutines, to bound the concurrency of heavy handlers (sending email,
-// calling a slow API) while keeping an actor's contract: the same Send,
-// TrySend, Displace, Run and Stats, usable with [Ask], under a supervisor and
-// as a bus inbox.
+// A Pool is an actor whose bounded mailbox is drained by several workers, to
+// bound the concurrency of heavy handlers (sending email, calling a slow
+// API) while keeping an actor's contract: the same Send, TrySend, Displace,
+// Run and Stats, usable with [Ask], under a supervisor and as a bus inbox.
+// It is the same mailbox and the same handler loop as an [Actor]'s, with
+// one loop per worker.
 //
 // Without [KeyBy], any worker takes the next message: messages are started
 // in the order they were accepted but, running in parallel, may finish in any
 // order, and nothing orders the handling of two messages across workers. With
-// [KeyBy], messages of the same key are handled by one worker at a time in
-// the order they were accepted.
+// [KeyBy], messages of the same key are handled one at a time, in the order
+// they were accepted, by whichever worker holds that key's earlier
+// messages; a key nobody holds goes to any free worker, so a worker stuck on
+// one key holds up only the keys it holds.
 //
 // A worker whose handler panics is restarted at once inside the pool while
 // the other workers go on; too many panics end Run (see
-// [WithWorkerRestarts]). The mailbox belongs to the Pool, not to one Run.
+// [WithWorkerRestarts]). The mailbox belongs to the Pool, not to one Run,
+// and so do the workers' messages in hand: a message kept for a retry, or a
+// keyed worker's backlog, is handled by the next Run or reported by
+// [Pool.Retire].
 //
 // A Pool is safe for concurrent use and must not be copied.
 type Pool[M any] struct {
-	// gate holds the Run state, read on every send.
-	gate
-	name    string
+	mb      mailbox[M]
+	cfg     poolConfig
 	handler Handler[M]
-	cfg     config
-	mbox    chan M
-	// key is set for a keyed pool, whose Run dispatches each message to
-	// the worker its key maps to.
-	key func(M) uint64
-	// asks is set when M is a Request, whose handler must reply.
-	asks bool
 
 	// want is the number of workers asked for; resize wakes the Run to
 	// apply it.
 	want   atomic.Int32
 	resize chan struct{}
 
-	// wmu guards the live workers, the counters of the ones that exited
-	// and the recent panic times.
+	// wmu guards the workers, the counters of the ones that left, and the
+	// recent panic times. It is taken before mb.mu, never under it.
 	wmu     sync.Mutex
 	workers []*worker[M]
 	nextID  int
-	retired workerTotals
-	panics  []time.Time
-
-	// carry is a message a keyed pool's dispatcher held when its Run ended
-	// on a panic; the next Run dispatches it first. Runs never overlap.
-	carry    M
-	hasCarry bool
-
-	_       [64]byte
-	dead    atomic.Uint64
-	evicted atomic.Uint64
-	_       [64]byte
-	wait    waitClock
-	_       [64]byte
+	left    Stats
+	// panics holds the times of the last workerRestarts+1 panics, oldest
+	// at panicsAt once full (see restarted).
+	panics   []time.Time
+	panicsAt int
 }
 
-// workerTotals sums the counters of workers that have exited.
-type workerTotals struct {
-	handled, failed, panicked uint64
+// A worker is one of a pool's loops and whether a goroutine of the Run
+// runs it.
+type worker[M any] struct {
+	loop[M]
+	running bool // guarded by Pool.wmu
 }
 
 // NewPool returns a pool named name whose Run handles messages with h on
@@ -78,7 +68,7 @@ type workerTotals struct {
 // (per-key order) and [WithWorkerRestarts]; the mailbox size is that of the
 // whole pool. It panics if name is empty, workers < 1, h is nil or a KeyBy
 // option is for another message type: those are programmer errors.
-func NewPool[M any](name string, workers int, h Handler[M], opts ...Option) *Pool[M] {
+func NewPool[M any](name string, workers int, h Handler[M], opts ...PoolOption) *Pool[M] {
 	if name == "" {
 		panic("actor: NewPool: empty name")
 	}
@@ -88,35 +78,51 @@ func NewPool[M any](name string, workers int, h Handler[M], opts ...Option) *Poo
 	if h == nil {
 		panic(fmt.Sprintf("actor: NewPool(%q): nil handler", name))
 	}
-	p := &Pool[M]{name: name, handler: h, cfg: newConfig(opts), resize: make(chan struct{}, 1)}
+	p := &Pool[M]{cfg: newPoolConfig(opts), handler: h, resize: make(chan struct{}, 1)}
+	p.mb.init(name, &p.cfg.config)
 	if p.cfg.key != nil {
 		key, ok := p.cfg.key.(func(M) uint64)
 		if !ok {
 			panic(fmt.Sprintf("actor: NewPool(%q): KeyBy key func is a %T; want a func(%T) uint64", name, p.cfg.key, *new(M)))
 		}
-		p.key = key
+		p.mb.key = key
 	}
-	p.mbox = make(chan M, p.cfg.mailbox)
-	_, p.asks = any(*new(M)).(abandoner)
-	p.wait.init(p.cfg.mailbox)
-	p.gate.init()
 	p.want.Store(int32(workers))
 	return p
 }
 
 // Name returns the name given to [NewPool].
-func (p *Pool[M]) Name() string { return p.name }
+func (p *Pool[M]) Name() string { return p.mb.name }
+
+// TrySend puts m in the pool's mailbox if there is room and never waits. It
+// returns [ErrMailboxFull] when the mailbox is full and [ErrStopped] when the
+// pool has stopped. It does not allocate.
+func (p *Pool[M]) TrySend(m M) error { return p.mb.trySend(m) }
+
+// Send puts m in the pool's mailbox, waiting for room until ctx is done.
+// When ctx ends first it returns an error matching both [ErrMailboxFull] and
+// ctx's error; when the pool stops (or has stopped) it returns [ErrStopped].
+// Called from one of the pool's handlers with the handler's context while the
+// mailbox is full, it returns [ErrWouldDeadlock] instead of waiting: if every
+// worker did so, none would be left to make room. It does not allocate while
+// there is room.
+func (p *Pool[M]) Send(ctx context.Context, m M) error { return p.mb.send(ctx, m) }
+
+// Displace puts m in the pool's mailbox; when the mailbox is full it first
+// removes the oldest queued message and returns it with evicted true, for the
+// caller to report, as [Actor.Displace] does. It never waits and is what a
+// drop-oldest policy needs.
+func (p *Pool[M]) Displace(m M) (old M, evicted bool, err error) { return p.mb.displace(m) }
 
 // SetWorkers sets the number of workers. While a Run is active it applies
 // the change promptly but does not wait for it: new workers start at once;
-// surplus workers finish the message in hand and exit, and nothing queued is
-// lost. A keyed pool first lets every worker finish what it was given, so
-// that per-key order holds across the resize. Without an active Run the
-// number applies to the next Run. It is safe for concurrent use and panics
-// if n < 1.
+// surplus workers finish the message in hand (and, in a keyed pool, the
+// messages of the keys they hold) and exit, and nothing queued is lost.
+// Without an active Run the number applies to the next Run. It is safe for
+// concurrent use and panics if n < 1.
 func (p *Pool[M]) SetWorkers(n int) {
 	if n < 1 {
-		panic(fmt.Sprintf("actor: SetWorkers(%q): workers %d < 1", p.name, n))
+		panic(fmt.Sprintf("actor: SetWorkers(%q): workers %d < 1", p.mb.name, n))
 	}
 	p.want.Store(int32(n))
 	select {
@@ -140,88 +146,75 @@ func (p *Pool[M]) SetWorkers(n int) {
 // pool's name and "troupe.worker" with the worker's number, beside any labels
 // in ctx.
 func (p *Pool[M]) Run(ctx context.Context) (err error) {
-	if !p.start() {
-		return fmt.Errorf("%w: %s", ErrAlreadyRunning, p.name)
+	if !p.mb.start() {
+		return fmt.Errorf("%w: %s", ErrAlreadyRunning, p.mb.name)
 	}
 	refused := make(chan struct{})
 	stopRefuse := context.AfterFunc(ctx, func() {
-		p.refuse()
+		p.mb.refuse()
 		close(refused)
 	})
-	pprof.Do(ctx, pprof.Labels("troupe.actor", p.name), func(ctx context.Context) {
-		r := &poolRun[M]{p: p, hctx: context.WithValue(ctx, selfKey{}, p), done: ctx.Done(), fail: make(chan struct{})}
+	pprof.Do(ctx, pprof.Labels("troupe.actor", p.mb.name), func(ctx context.Context) {
+		r := &poolRun[M]{hctx: context.WithValue(ctx, selfKey{}, &p.mb), gaveUp: make(chan struct{})}
 		defer r.endDrain()
-		var perr *PanicError
-		if p.key != nil {
-			perr = p.dispatch(r)
-		} else {
-			perr = p.manage(r)
-		}
-		if perr != nil {
+		if perr := p.manage(r); perr != nil {
 			err = perr
 			if stopRefuse() {
 				// A crash, not a stop: the queue waits for the next Run.
-				p.state.Store(idle)
+				p.mb.state.Store(idle)
 				return
 			}
 			// ctx ended while the workers were stopping: drain here.
 			p.drainAlone(r)
 		}
 		if stopRefuse() {
-			p.refuse()
+			p.mb.refuse()
 		} else {
 			<-refused
 		}
-		// A sender that saw the pool running may have put a message in
-		// after the drain: the store below and the sender's check after
-		// its put (see accepted) make sure one of the two reports it.
-		if r.timedOut.Load() {
-			p.reject(ErrDrainTimeout)
-		}
-		p.state.Store(stopped)
-		p.reject(ErrStopped)
+		p.mb.finish(p.loops())
 	})
 	return err
 }
 
 // Retire stops for good a pool that no Run is using, as [Actor.Retire]
-// does an actor: sends fail with [ErrStopped] from now on and every queued
-// message is reported as a dead letter with [ErrStopped]. While a Run is
-// active it does nothing.
-func (p *Pool[M]) Retire() {
-	p.retire(func() {})
-	if p.state.Load() == stopped {
-		p.reject(ErrStopped)
+// does an actor: sends fail with [ErrStopped] from now on and every message
+// accepted and not handled (queued, in a worker's backlog, or kept for a
+// retry) is reported as a dead letter. While a Run is active it does
+// nothing.
+func (p *Pool[M]) Retire() { p.mb.retire(p.loops()) }
+
+// loops returns the pool's loops.
+func (p *Pool[M]) loops() []*loop[M] {
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	ls := make([]*loop[M], len(p.workers))
+	for i, w := range p.workers {
+		ls[i] = &w.loop
 	}
+	return ls
 }
 
 // poolRun is the state of one Run, shared by its workers.
 type poolRun[M any] struct {
-	p *Pool[M]
-	// hctx is the handlers' context; done is its Done channel.
+	// hctx is the handlers' context.
 	hctx context.Context
-	done <-chan struct{}
 
-	// fail is closed, and perr set, when the workers panicked too often.
-	fail     chan struct{}
-	failOnce sync.Once
+	// gaveUp is closed, and perr set, when the workers panicked too often.
+	gaveUp   chan struct{}
+	giveOnce sync.Once
 	perr     *PanicError
 
-	// dctx carries the drain deadline, from the first call of drainCtx
-	// after ctx is done.
+	// dctx carries the drain deadline, from the first call of drainCtx.
 	drainOnce sync.Once
 	dctx      context.Context
 	dcancel   context.CancelFunc
-	// timedOut is set when the drain deadline passed with messages left.
-	timedOut atomic.Bool
 }
 
 // drainCtx returns the context of the drain, whose deadline is the drain
 // timeout after the first call.
-func (r *poolRun[M]) drainCtx() context.Context {
-	r.drainOnce.Do(func() {
-		r.dctx, r.dcancel = context.WithTimeout(context.WithoutCancel(r.hctx), r.p.cfg.drainTimeout)
-	})
+func (r *poolRun[M]) drainCtx(mb *mailbox[M]) context.Context {
+	r.drainOnce.Do(func() { r.dctx, r.dcancel = mb.drainCtx(r.hctx) })
 	return r.dctx
 }
 
@@ -232,154 +225,162 @@ func (r *poolRun[M]) endDrain() {
 	}
 }
 
-// escalate ends the Run with perr: the workers panicked too often.
-func (r *poolRun[M]) escalate(perr *PanicError) {
-	r.failOnce.Do(func() {
-		r.perr = perr
-		close(r.fail)
-	})
-}
-
-// manage runs an unkeyed pool: the workers take messages from the mailbox
-// themselves, and this goroutine only starts and stops them.
+// manage starts the workers and applies resizes until the Run's ctx is
+// done or the workers gave up; it returns when every worker has exited,
+// with the last panic if they gave up.
 func (p *Pool[M]) manage(r *poolRun[M]) *PanicError {
-	var g conc.WaitGroup
-	p.apply(r, &g)
+	var g sync.WaitGroup
+	p.apply(r, &g, true)
 	for {
 		select {
-		case <-r.done:
+		case <-r.hctx.Done():
 			// The workers drain the mailbox together, then exit.
 			g.Wait()
-			return nil
-		case <-r.fail:
-			p.retireAll()
+			return r.perr
+		case <-r.gaveUp:
 			g.Wait()
 			return r.perr
 		case <-p.resize:
-			p.apply(r, &g)
+			p.apply(r, &g, false)
 		}
 	}
 }
 
-// apply starts or retires workers of an unkeyed pool to match want.
-func (p *Pool[M]) apply(r *poolRun[M], g *conc.WaitGroup) {
+// apply starts or dismisses workers to match want. At the start of a Run,
+// the workers left from the last one run again first: they may hold a
+// message kept for a retry, or a keyed backlog.
+func (p *Pool[M]) apply(r *poolRun[M], g *sync.WaitGroup, first bool) {
 	want := int(p.want.Load())
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
+	p.mb.mu.Lock()
+	defer p.mb.mu.Unlock()
+	if first {
+		for _, w := range p.workers {
+			w.halt.Store(false)
+			w.dismissed = false
+			p.spawn(r, g, w)
+		}
+	}
 	active := 0
 	for _, w := range p.workers {
-		if !w.retiring.Load() {
+		if !w.dismissed {
 			active++
 		}
 	}
 	for ; active < want; active++ {
-		p.spawn(r, g, p.addWorker(nil))
+		w := &worker[M]{}
+		w.init(&p.mb, p.handler, p.nextID, 1)
+		p.nextID++
+		p.workers = append(p.workers, w)
+		p.spawn(r, g, w)
 	}
-	// Retire the newest workers first, so that worker numbers stay low.
+	// Dismiss the newest workers first, so that worker numbers stay low.
 	for i := len(p.workers) - 1; i >= 0 && active > want; i-- {
-		if w := p.workers[i]; !w.retiring.Load() {
-			w.retire()
+		if w := p.workers[i]; !w.dismissed {
+			w.dismissed = true
+			p.mb.unpark(&w.loop)
+			w.wakeUp()
 			active--
 		}
 	}
 }
 
-// retireAll tells every worker to exit after the message in hand.
-func (p *Pool[M]) retireAll() {
-	p.wmu.Lock()
-	defer p.wmu.Unlock()
-	p.retireLocked()
-}
-
-func (p *Pool[M]) retireLocked() {
-	for _, w := range p.workers {
-		if !w.retiring.Load() {
-			w.retire()
-		}
-	}
-}
-
-// addWorker registers a new worker; in is its hand-off channel in a keyed
-// pool, nil in an unkeyed one. The caller holds wmu.
-func (p *Pool[M]) addWorker(in chan M) *worker[M] {
-	w := &worker[M]{p: p, id: p.nextID, in: in, quit: make(chan struct{})}
-	p.nextID++
-	p.workers = append(p.workers, w)
-	return w
-}
-
-// spawn starts w's goroutine in g, labelled with its number.
-func (p *Pool[M]) spawn(r *poolRun[M], g *conc.WaitGroup, w *worker[M]) {
+// spawn starts w's goroutine in g, labelled with its number. p.wmu is held.
+func (p *Pool[M]) spawn(r *poolRun[M], g *sync.WaitGroup, w *worker[M]) {
+	w.running = true
 	g.Go(func() {
 		defer p.exited(w)
-		pprof.Do(r.hctx, pprof.Labels("troupe.worker", fmt.Sprint(w.id)), func(context.Context) {
-			w.run(r)
+		pprof.Do(r.hctx, pprof.Labels("troupe.worker", strconv.Itoa(w.id)), func(ctx context.Context) {
+			p.work(ctx, r, w)
 		})
 	})
 }
 
-// exited folds the counters of a worker that exits into the pool's.
+// work is a worker's goroutine: it restarts the loop in place after a
+// panic, and drains the mailbox with the other workers when the Run's ctx
+// ends.
+func (p *Pool[M]) work(ctx context.Context, r *poolRun[M], w *worker[M]) {
+	for {
+		perr := w.serve(ctx)
+		if perr == nil || !p.restarted(r, perr) {
+			break
+		}
+	}
+	if ctx.Err() != nil && !w.halt.Load() {
+		w.drain(r.drainCtx(&p.mb))
+	}
+}
+
+// exited records that w's goroutine has exited; a dismissed worker that
+// holds nothing more leaves the pool, its counters kept in p.left.
 func (p *Pool[M]) exited(w *worker[M]) {
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
-	p.retired.handled += w.handled.Load()
-	p.retired.failed += w.failed.Load()
-	p.retired.panicked += w.panicked.Load()
+	w.running = false
+	p.mb.mu.Lock()
+	done := w.dismissed && len(w.backlog) == 0 && !w.hasKey && !w.hasPending && w.next == len(w.batch)
+	p.mb.mu.Unlock()
+	if !done {
+		return
+	}
+	p.left.Handled += w.handled()
+	p.left.Failed += w.failed.Load()
+	p.left.Panics += w.panicked.Load()
 	p.workers = slices.DeleteFunc(p.workers, func(x *worker[M]) bool { return x == w })
 }
 
-// restarted counts a worker panic against the pool's restart intensity and
-// escalates when it is exceeded.
-func (p *Pool[M]) restarted(r *poolRun[M], perr *PanicError) {
+// restarted counts a worker panic against the pool's restart intensity. It
+// reports whether the worker may restart; if not, the pool gives up: every
+// worker stops after the message in hand.
+func (p *Pool[M]) restarted(r *poolRun[M], perr *PanicError) bool {
 	now := time.Now()
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
-	p.panics = slices.DeleteFunc(append(p.panics, now), func(t time.Time) bool {
-		return now.Sub(t) >= p.cfg.workerWindow
+	n := p.cfg.workerRestarts + 1
+	if len(p.panics) < n {
+		p.panics = append(p.panics, now)
+	} else {
+		p.panics[p.panicsAt] = now
+		p.panicsAt = (p.panicsAt + 1) % n
+	}
+	if len(p.panics) < n || now.Sub(p.panics[p.panicsAt]) >= p.cfg.workerWindow {
+		return true
+	}
+	p.panics, p.panicsAt = p.panics[:0], 0
+	r.giveOnce.Do(func() {
+		r.perr = perr
+		close(r.gaveUp)
 	})
-	if len(p.panics) > p.cfg.workerRestarts {
-		p.panics = p.panics[:0]
-		r.escalate(perr)
-		if p.key == nil {
-			// Stop the workers now rather than when the Run's goroutine
-			// gets to it: each finishes the message in hand (the one that
-			// panicked after its retries), and no worker starts another.
-			p.retireLocked()
-		}
+	for _, w := range p.workers {
+		w.halt.Store(true)
+		w.wakeUp()
 	}
+	return false
 }
 
-// drainAlone drains the mailbox on the calling goroutine: the Run ended on a
-// panic and its ctx ended too, after the workers had stopped.
+// drainAlone drains the mailbox on the calling goroutine, worker after
+// worker: the Run gave up and its ctx ended too, after the workers had
+// stopped. Per-key order holds: a key's backlog is drained before its
+// messages still queued.
 func (p *Pool[M]) drainAlone(r *poolRun[M]) {
-	p.wmu.Lock()
-	w := p.addWorker(nil)
-	p.wmu.Unlock()
-	defer p.exited(w)
-	dctx := r.drainCtx()
-	if p.hasCarry {
-		m := p.carry
-		p.clearCarry()
-		w.drainOne(dctx, r, m)
+	dctx := r.drainCtx(&p.mb)
+	for _, l := range p.loops() {
+		l.halt.Store(false)
+		l.drain(dctx)
 	}
-	w.drain(dctx, r)
-}
-
-func (p *Pool[M]) clearCarry() {
-	var zero M
-	p.carry, p.hasCarry = zero, false
 }
 
 // PoolStats is a snapshot of a pool's counters.
 type PoolStats struct {
-	// Stats sums the pool's counters as for an [Actor]. Queued counts the
-	// mailbox only, not the messages a keyed pool has handed to a worker.
+	// Stats sums the pool's counters as for an [Actor]: Queued counts every
+	// message accepted and not handled yet, as [Pool.Len] does.
 	Stats
 	// Workers is the number of workers asked for ([NewPool],
 	// [Pool.SetWorkers]); while a resize is under way the live workers,
 	// listed in PerWorker, may differ.
 	Workers int
-	// Busy is the number of workers running the handler.
+	// Busy is the number of workers holding a message to handle.
 	Busy int
 	// PerWorker lists the live workers, oldest first.
 	PerWorker []WorkerStats
@@ -388,18 +389,19 @@ type PoolStats struct {
 // WorkerStats is a snapshot of one worker's counters.
 type WorkerStats struct {
 	// ID numbers the pool's workers from 0 in the order they started; a
-	// restart after a panic keeps the number, a new Run or a resize gives
-	// new ones.
+	// worker keeps its number across restarts and Runs, a resize gives new
+	// ones.
 	ID int
 	// Handled, Failed and Panics count as in [Stats], for this worker.
 	Handled, Failed, Panics uint64
-	// Busy reports whether the worker is running the handler.
+	// Busy reports whether the worker holds a message to handle.
 	Busy bool
-	// Queued is the number of messages handed to the worker but not
-	// started (keyed pools only).
+	// Queued is the number of messages of the keys the worker holds,
+	// waiting for it (keyed pools only).
 	Queued int
-	// Retiring reports whether the worker exits after the message in hand.
-	Retiring bool
+	// Dismissed reports whether the worker exits once it holds nothing
+	// more (see [Pool.SetWorkers]).
+	Dismissed bool
 }
 
 // Stats returns a snapshot of the pool's counters, per pool and per worker.
@@ -407,36 +409,31 @@ type WorkerStats struct {
 // so they do not form a single atomic snapshot. It allocates the PerWorker
 // slice.
 func (p *Pool[M]) Stats() PoolStats {
-	q := len(p.mbox)
-	s := PoolStats{
-		Stats: Stats{
-			Name:        p.name,
-			Queued:      q,
-			Capacity:    cap(p.mbox),
-			DeadLetters: p.dead.Load(),
-			Evicted:     p.evicted.Load(),
-			OldestWait:  p.wait.oldest(q),
-			Running:     p.state.Load() == running,
-		},
-		Workers: int(p.want.Load()),
-	}
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
-	s.Handled, s.Failed, s.Panics = p.retired.handled, p.retired.failed, p.retired.panicked
-	s.PerWorker = make([]WorkerStats, 0, len(p.workers))
+	ls := make([]*loop[M], len(p.workers))
+	for i, w := range p.workers {
+		ls[i] = &w.loop
+	}
+	s := PoolStats{Stats: p.mb.stats(ls), Workers: int(p.want.Load())}
+	s.Handled += p.left.Handled
+	s.Failed += p.left.Failed
+	s.Panics += p.left.Panics
+	p.mb.mu.Lock()
+	defer p.mb.mu.Unlock()
 	for _, w := range p.workers {
-		ws := WorkerStats{
-			ID:       w.id,
-			Handled:  w.handled.Load(),
-			Failed:   w.failed.Load(),
-			Panics:   w.panicked.Load(),
-			Busy:     w.busy.Load(),
-			Queued:   len(w.in),
-			Retiring: w.retiring.Load(),
+		if !w.running {
+			continue
 		}
-		s.Handled += ws.Handled
-		s.Failed += ws.Failed
-		s.Panics += ws.Panics
+		ws := WorkerStats{
+			ID:        w.id,
+			Handled:   w.handled(),
+			Failed:    w.failed.Load(),
+			Panics:    w.panicked.Load(),
+			Busy:      w.held() > 0,
+			Queued:    len(w.backlog),
+			Dismissed: w.dismissed,
+		}
 		if ws.Busy {
 			s.Busy++
 		}
@@ -445,8 +442,9 @@ func (p *Pool[M]) Stats() PoolStats {
 	return s
 }
 
-// Len returns the number of messages in the mailbox.
-func (p *Pool[M]) Len() int { return len(p.mbox) }
+// Len returns the number of messages accepted and not handled yet: queued,
+// in the workers' hands and in their backlogs.
+func (p *Pool[M]) Len() int { return p.Stats().Queued }
 
 // Cap returns the size of the mailbox.
-func (p *Pool[M]) Cap() int { return cap(p.mbox) }
+func (p *Pool[M]) Cap() int { return p.mb.q.size }

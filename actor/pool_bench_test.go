@@ -84,7 +84,7 @@ func BenchmarkPoolKeyed(b *testing.B) {
 	}
 }
 
-func benchPool(b *testing.B, n int, opts ...actor.Option) {
+func benchPool(b *testing.B, n int, opts ...actor.PoolOption) {
 	b.ReportAllocs()
 	var handled atomic.Int64
 	done := make(chan struct{})

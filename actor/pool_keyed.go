@@ -1,168 +1,89 @@
 package actor
 
-import (
-	"context"
+// A keyed pool keeps per-key order without pinning keys to workers: a key
+// belongs to the worker that holds one of its messages, for as long as it
+// holds one. A worker that takes from the queue a message whose key another
+// worker owns appends it to that worker's backlog and takes the next one;
+// the owner handles its backlog before it takes from the queue again. So
+// one key's messages are handled one at a time, in the order they were
+// accepted, while a key nobody holds goes to whichever worker is free: a
+// worker stuck on one key holds up only the keys it owns. The backlogs count
+// against the mailbox's size, so one key's flood fills the mailbox rather
+// than memory. Everything here is guarded by the mailbox's mutex.
 
-	"github.com/sourcegraph/conc"
-)
-
-// handoff is how many messages a keyed pool's dispatcher may hand to a
-// worker beyond the one it is handling. A little slack lets the dispatcher
-// run ahead of a busy worker without holding up the others for long; the
-// messages handed off are counted in [WorkerStats].Queued, not in the
-// mailbox.
-const handoff = 4
-
-// A generation is the set of workers of a keyed pool between two resizes:
-// the key of a message picks one of them.
-type generation[M any] struct {
-	workers []*worker[M]
-	g       *conc.WaitGroup
+// An owner is the worker that holds messages of a key, and how many (in its
+// hand, in its backlog, kept for a retry).
+type owner[M any] struct {
+	l *loop[M]
+	n int
 }
 
-// startGen starts as many workers as asked for, each with its hand-off
-// channel.
-func (p *Pool[M]) startGen(r *poolRun[M]) generation[M] {
-	gen := generation[M]{workers: make([]*worker[M], p.want.Load()), g: new(conc.WaitGroup)}
-	p.wmu.Lock()
-	defer p.wmu.Unlock()
-	for i := range gen.workers {
-		gen.workers[i] = p.addWorker(make(chan M, handoff))
-		p.spawn(r, gen.g, gen.workers[i])
-	}
-	return gen
+// keyedMsg is a message in a backlog, with its key.
+type keyedMsg[M any] struct {
+	m M
+	k uint64
 }
 
-// stop closes the workers' hand-off channels and waits until they have
-// handled what they were given and exited.
-func (gen generation[M]) stop() {
-	for _, w := range gen.workers {
-		close(w.in)
-	}
-	gen.g.Wait()
-}
-
-// pick returns the worker for m's key.
-func (p *Pool[M]) pick(gen generation[M], m M) *worker[M] {
-	return gen.workers[p.key(m)%uint64(len(gen.workers))]
-}
-
-// Outcomes of forward.
-const (
-	forwarded = iota
-	failed    // the Run failed: the message is in p.carry
-	ended     // ctx ended: the message is still to be forwarded
-)
-
-// forward hands m to the worker for its key, waiting while that worker is
-// busy, unless the Run fails or its ctx ends meanwhile.
-func (p *Pool[M]) forward(r *poolRun[M], gen generation[M], m M) int {
-	w := p.pick(gen, m)
-	select {
-	case w.in <- m:
-		return forwarded
-	default:
-	}
-	select {
-	case w.in <- m:
-		return forwarded
-	case <-r.fail:
-		p.carry, p.hasCarry = m, true
-		return failed
-	case <-r.done:
-		return ended
-	}
-}
-
-// dispatch runs a keyed pool: the Run's goroutine takes the messages from
-// the mailbox and hands each to the worker its key maps to, so that messages
-// of one key are handled in order by one worker. A resize lets every worker
-// finish what it was given before the keys are mapped anew.
-func (p *Pool[M]) dispatch(r *poolRun[M]) *PanicError {
-	gen := p.startGen(r)
-	var m M
-	if p.hasCarry {
-		m = p.carry
-		p.clearCarry()
-		switch p.forward(r, gen, m) {
-		case failed:
-			gen.stop()
-			return r.perr
-		case ended:
-			return p.drainKeyed(r, gen, m, true)
+// takeKeyed puts in dst[0] the next message l is to handle, if any: first
+// from its backlog, then from the queue, passing on the messages of keys
+// other workers own. It first lets go of the key of the message l handled
+// last. A dismissed worker takes only its backlog. It returns 1 or 0.
+func (mb *mailbox[M]) takeKeyed(l *loop[M], dst []M) int {
+	if l.hasKey {
+		l.hasKey = false
+		if o := mb.owners[l.key]; o.n > 1 {
+			o.n--
+			mb.owners[l.key] = o
+		} else {
+			delete(mb.owners, l.key)
 		}
 	}
-	done := r.done
+	if len(l.backlog) > 0 {
+		k := l.backlog[0]
+		l.backlog[0] = keyedMsg[M]{}
+		l.backlog = l.backlog[1:]
+		mb.backlogged--
+		dst[0], l.key, l.hasKey = k.m, k.k, true
+		return 1
+	}
+	if l.dismissed {
+		return 0
+	}
 	for {
-		select {
-		case m = <-p.mbox:
-		default:
-			select {
-			case m = <-p.mbox:
-			case <-done:
-				return p.drainKeyed(r, gen, m, false)
-			case <-r.fail:
-				gen.stop()
-				return r.perr
-			case <-p.resize:
-				if int(p.want.Load()) != len(gen.workers) {
-					gen.stop()
-					gen = p.startGen(r)
-				}
-				continue
-			}
+		m, ok := mb.q.pop()
+		if !ok {
+			return 0
 		}
-		switch p.forward(r, gen, m) {
-		case failed:
-			gen.stop()
-			return r.perr
-		case ended:
-			return p.drainKeyed(r, gen, m, true)
-		}
-		select {
-		case <-done:
-			return p.drainKeyed(r, gen, m, false)
-		default:
-		}
-		select {
-		case <-r.fail:
-			gen.stop()
-			return r.perr
-		default:
-		}
-	}
-}
-
-// drainKeyed forwards what is queued (after held, if any) to the workers
-// until the mailbox is empty or the drain deadline passes, then stops them.
-func (p *Pool[M]) drainKeyed(r *poolRun[M], gen generation[M], held M, hasHeld bool) *PanicError {
-	dctx := r.drainCtx()
-	if hasHeld {
-		p.forwardDrain(dctx, r, gen, held)
-	}
-	for dctx.Err() == nil {
-		select {
-		case m := <-p.mbox:
-			p.forwardDrain(dctx, r, gen, m)
+		k := mb.key(m)
+		if o, owned := mb.owners[k]; owned {
+			// l owns no key now: its backlog is empty and its last key
+			// let go.
+			o.l.backlog = append(o.l.backlog, keyedMsg[M]{m, k})
+			o.n++
+			mb.owners[k] = o
+			mb.backlogged++
 			continue
-		default:
 		}
-		gen.stop()
-		return nil
+		if mb.owners == nil {
+			mb.owners = make(map[uint64]owner[M])
+		}
+		mb.owners[k] = owner[M]{l, 1}
+		dst[0], l.key, l.hasKey = m, k, true
+		return 1
 	}
-	r.timedOut.Store(true)
-	gen.stop()
-	return nil
 }
 
-// forwardDrain hands m to its worker during the drain, or reports it when
-// the deadline passes first.
-func (p *Pool[M]) forwardDrain(ctx context.Context, r *poolRun[M], gen generation[M], m M) {
-	w := p.pick(gen, m)
-	select {
-	case w.in <- m:
-	case <-ctx.Done():
-		r.timedOut.Store(true)
-		p.deadLetter(m, ErrDrainTimeout, 0)
+// dropBacklog forgets l's backlog and the keys it owns, whose messages the
+// caller reports.
+func (l *loop[M]) dropBacklog() {
+	mb := l.mb
+	mb.backlogged -= len(l.backlog)
+	for _, k := range l.backlog {
+		delete(mb.owners, k.k)
 	}
+	if l.hasKey {
+		delete(mb.owners, l.key)
+		l.hasKey = false
+	}
+	l.backlog = nil
 }

@@ -25,10 +25,10 @@ type Tap[M any] interface {
 // Tap returns a new open tap into a's mailbox. (It returns an interface so
 // that code generic in M, such as the bus's, asserting that an inbox has
 // taps does not make the compiler build Actor's methods for every M.)
-func (a *Actor[M]) Tap() Tap[M] { return &tap[M]{a: a} }
+func (a *Actor[M]) Tap() Tap[M] { return &tap[M]{a: &a.mb} }
 
 type tap[M any] struct {
-	a      *Actor[M]
+	a      *mailbox[M]
 	closed bool   // guarded by a.mu
 	sent   uint64 // guarded by a.mu
 }
@@ -56,12 +56,13 @@ func (t *tap[M]) Displace(m M) (old M, evicted bool, err error) {
 		a.mu.Unlock()
 		return old, false, ErrTapClosed
 	}
-	old, evicted, seq, wake, err := a.displace(m)
-	if err == nil {
-		t.sent++
-	}
 	a.mu.Unlock()
-	a.accepted(seq, wake)
+	old, evicted, err = a.displace(m)
+	if err == nil {
+		a.mu.Lock()
+		t.sent++
+		a.mu.Unlock()
+	}
 	return old, evicted, err
 }
 

@@ -95,10 +95,13 @@ func newApp(cfg Config, log *slog.Logger, mailer Mailer, ln net.Listener) (*App,
 	// fails and the email supervisor restarts it. A message whose handler
 	// panicked is tried once more: the provider's panics are flukes, not
 	// poison.
-	a.emailActor = actor.NewPool(consumerEmail, cfg.EmailWorkers, tracked(a.ledger, consumerEmail, a.emailer.Handle),
-		append(opts(cfg.EmailMailbox), actor.WithMaxRetries(1),
-			actor.WithWorkerRestarts(cfg.EmailWorkerFails, cfg.EmailWindow),
-			actor.KeyByString(func(o OrderCreated) string { return o.Customer }))...)
+	emailOpts := []actor.PoolOption{actor.WithMaxRetries(1),
+		actor.WithWorkerRestarts(cfg.EmailWorkerFails, cfg.EmailWindow),
+		actor.KeyByString(func(o OrderCreated) string { return o.Customer })}
+	for _, o := range opts(cfg.EmailMailbox) {
+		emailOpts = append(emailOpts, o)
+	}
+	a.emailActor = actor.NewPool(consumerEmail, cfg.EmailWorkers, tracked(a.ledger, consumerEmail, a.emailer.Handle), emailOpts...)
 	a.inventoryActor = actor.New(consumerInventory, tracked(a.ledger, consumerInventory, a.inventory.Handle), opts(cfg.Mailbox)...)
 	a.analyticsActor = actor.New(consumerAnalytics, tracked(a.ledger, consumerAnalytics, a.analytics.Handle), opts(cfg.Mailbox)...)
 

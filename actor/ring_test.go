@@ -7,15 +7,15 @@ import (
 	"testing"
 )
 
-// TestMailboxModel runs random pushes, pops and takes against a slice and
+// TestRingModel runs random pushes, pops and takes against a slice and
 // checks that the ring buffer keeps the same messages in the same order,
 // across wrap-arounds and growth, never holds more than its size and
 // clears the slots it gives up.
-func TestMailboxModel(t *testing.T) {
+func TestRingModel(t *testing.T) {
 	for seed := range uint64(50) {
 		rng := rand.New(rand.NewPCG(seed, seed))
 		size := 1 + rng.IntN(40)
-		var q mailbox[*int]
+		var q ring[*int]
 		q.init(size)
 		var model []*int
 		next := 0
@@ -70,15 +70,15 @@ func TestMailboxModel(t *testing.T) {
 // until messages queue up, and grows no further than they need.
 func TestMailboxGrowsOnDemand(t *testing.T) {
 	a := New("lazy", func(context.Context, int) error { return nil }, WithMailbox(1024))
-	if len(a.mbox.buf) != 0 {
-		t.Fatalf("new actor's buffer holds %d slots; want 0", len(a.mbox.buf))
+	if len(a.mb.q.buf) != 0 {
+		t.Fatalf("new actor's buffer holds %d slots; want 0", len(a.mb.q.buf))
 	}
 	for i := range 20 {
 		if err := a.TrySend(i); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := len(a.mbox.buf); n != 32 {
+	if n := len(a.mb.q.buf); n != 32 {
 		t.Fatalf("buffer of %d slots for 20 messages; want 32", n)
 	}
 }

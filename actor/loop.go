@@ -1,0 +1,344 @@
+package actor
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync/atomic"
+
+	"github.com/troupe-go/troupe/internal/panics"
+)
+
+// A loop is the one handler loop of troupe: it takes messages from its
+// mailbox and hands them to the handler one at a time, turns a panic into a
+// [*PanicError] and decides the fate of the message in hand (a retry, or a
+// dead letter), and drains the mailbox when the Run's context ends. An
+// [Actor] runs one loop on the goroutine that calls Run; a [Pool] runs one
+// per worker, all on the same mailbox.
+//
+// A loop's state outlives a Run, so that a message kept for a retry, or
+// messages taken and not handled, are there for the next Run or reported by
+// Retire. Only the goroutine running the loop touches its fields, except
+// those noted, and another goroutine only while no Run is active.
+type loop[M any] struct {
+	mb      *mailbox[M]
+	handler Handler[M]
+	// asks is set when M is a Request, whose handler must reply.
+	asks bool
+	// id numbers a pool's workers; 0 for an actor.
+	id int
+
+	// batch holds the messages taken from the mailbox and not handed to
+	// the handler yet, from batch[next]; its capacity is the most taken at
+	// once.
+	batch []M
+	next  int
+	// inHand is set while the message handed out by nextHeld is still
+	// counted as held in progress.
+	inHand bool
+	// pending is a message whose handler panicked and that is to be retried
+	// first thing when the loop runs again.
+	pending    M
+	hasPending bool
+	attempts   int
+
+	// wake is signalled when a message is pushed while the loop is parked,
+	// or when it must stop.
+	wake chan struct{}
+	// halt makes the loop stop after the message in hand: its pool gave
+	// up. It is written by another goroutine.
+	halt atomic.Bool
+	// dismissed makes a pool's worker exit once it holds nothing more (see
+	// Pool.SetWorkers); parked is set while the loop is in mb.parked. Both
+	// are guarded by mb.mu.
+	dismissed bool
+	parked    bool
+
+	// For a keyed pool (see takeKeyed), guarded by mb.mu: the messages of
+	// the keys this loop owns, taken from the queue by other loops, and
+	// the key of the message in hand while it is counted in mb.owners.
+	backlog []keyedMsg[M]
+	key     uint64
+	hasKey  bool
+
+	// The counters sit on a cache line of their own, away from the fields
+	// senders touch. progress counts, in one word so that a message costs
+	// one atomic add, the messages handled (above heldBits) and the
+	// messages taken from the mailbox and not done with yet (below).
+	_        [64]byte
+	progress atomic.Uint64
+	failed   atomic.Uint64
+	panicked atomic.Uint64
+	_        [64]byte
+}
+
+func (l *loop[M]) init(mb *mailbox[M], h Handler[M], id, batch int) {
+	l.mb, l.handler, l.id = mb, h, id
+	_, l.asks = any(*new(M)).(abandoner)
+	l.batch = make([]M, 0, min(batch, mb.q.size))
+	l.wake = make(chan struct{}, 1)
+}
+
+// heldBits is the width of the count of held messages in progress: at
+// most batchSize.
+const heldBits = 8
+
+// held returns the messages the loop has taken and not done with.
+func (l *loop[M]) held() int { return int(l.progress.Load() & (1<<heldBits - 1)) }
+
+// handled returns the messages the handler returned nil for.
+func (l *loop[M]) handled() uint64 { return l.progress.Load() >> heldBits }
+
+// serve handles messages until ctx is done or the loop is halted or
+// dismissed (nil), or the handler panics. One deferred recover covers the
+// whole loop, so handling a message costs no defer.
+func (l *loop[M]) serve(ctx context.Context) (perr *PanicError) {
+	var cur M
+	retry := false
+	defer func() {
+		if v := recover(); v != nil {
+			perr = panics.New(v, 0)
+			l.onPanic(cur, retry, perr)
+		}
+	}()
+	if l.hasPending {
+		cur, retry = l.pending, true
+		l.clearPending()
+		l.handle(ctx, cur)
+		retry = false
+	}
+	done := ctx.Done()
+	spins := maxSpins
+	for {
+		if l.next == len(l.batch) && !l.refill(&spins, done) {
+			return nil
+		}
+		cur, _ = l.nextHeld()
+		l.handle(ctx, cur)
+		select {
+		case <-done:
+			return nil // the drain handles the rest, with its own context
+		default:
+		}
+		if l.halt.Load() {
+			return nil
+		}
+	}
+}
+
+// refill takes the next messages from the mailbox, waiting while there are
+// none: it polls the mailbox, yields to the goroutines this one woke (one of
+// them is often about to send the next message), then parks. It reports
+// false when done closed first, or the loop is halted or dismissed.
+func (l *loop[M]) refill(spins *int, done <-chan struct{}) bool {
+	if took, more := l.take(false); took || !more {
+		return took
+	}
+	q := &l.mb.q
+	if *spins > 0 {
+		for range *spins * pollsPerSpin {
+			if q.ready.Load() {
+				if took, more := l.take(false); took || !more {
+					*spins = min(2**spins, maxSpins)
+					return took
+				}
+			}
+		}
+		*spins /= 2
+	}
+	runtime.Gosched()
+	for {
+		took, more := l.take(true)
+		if took || !more {
+			return took
+		}
+		select {
+		case <-done:
+			l.mb.mu.Lock()
+			l.mb.unpark(l)
+			l.mb.mu.Unlock()
+			return false
+		case <-l.wake:
+			*spins = max(*spins, 1)
+		}
+	}
+}
+
+// maxSpins is the most rounds of polls of an empty mailbox before the loop
+// parks. Parking and being woken by the next send costs several times a
+// send, and a sender that keeps the loop busy usually delivers within a
+// few polls; but polling in vain takes a core from the goroutines that
+// would send. So the number adapts: it doubles each time polling found a
+// message and halves each time it did not, down to one round after the
+// loop had to park.
+const (
+	maxSpins     = 64
+	pollsPerSpin = 8
+)
+
+// take moves the next messages from the mailbox into the batch, which must
+// be used up. It reports whether it took any, and whether the loop is to go
+// on (more: false when it is halted or dismissed with nothing left to do);
+// with park, a loop that took nothing and is to go on is parked, to be
+// woken by the next send.
+func (l *loop[M]) take(park bool) (took, more bool) {
+	l.batch = l.batch[:cap(l.batch)]
+	l.mb.mu.Lock()
+	if l.parked {
+		l.mb.unpark(l)
+	}
+	var k int
+	switch {
+	case l.halt.Load():
+	case l.mb.key != nil:
+		k = l.mb.takeKeyed(l, l.batch)
+	case !l.dismissed:
+		k = l.mb.q.take(l.batch)
+	}
+	more = k > 0 || !(l.dismissed || l.halt.Load())
+	if k > 0 {
+		l.mb.madeRoom()
+	} else if park && more {
+		l.mb.park(l)
+	}
+	l.mb.mu.Unlock()
+	l.batch, l.next = l.batch[:k], 0
+	if k > 0 {
+		l.progress.Add(uint64(k))
+	}
+	return k > 0, more
+}
+
+// wakeUp wakes the loop if it is parked, or makes its next park return at
+// once.
+func (l *loop[M]) wakeUp() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// nextHeld returns the next message taken from the mailbox and not handled
+// yet, if any. The message stays counted as held until it is handled or
+// let go.
+func (l *loop[M]) nextHeld() (m M, ok bool) {
+	if l.next == len(l.batch) {
+		return m, false
+	}
+	m = l.batch[l.next]
+	l.batch[l.next] = *new(M)
+	l.next++
+	l.inHand = true
+	return m, true
+}
+
+// letGo stops counting the message nextHeld handed out as held, when it
+// leaves other than by being handled.
+func (l *loop[M]) letGo() {
+	if l.inHand {
+		l.inHand = false
+		l.progress.Add(^uint64(0))
+	}
+}
+
+// handle calls the handler with m, and counts m as handled or failed.
+func (l *loop[M]) handle(ctx context.Context, m M) {
+	err := l.handler(ctx, m)
+	if err != nil {
+		l.failed.Add(1)
+		l.letGo()
+		l.mb.cfg.reportError(ctx, l.mb.name, m, err)
+		return
+	}
+	d := uint64(1) << heldBits
+	if l.inHand {
+		l.inHand = false
+		d--
+	}
+	l.progress.Add(d)
+	if l.asks {
+		// A request the handler did not answer must not leave Ask waiting.
+		any(m).(abandoner).abandon(ErrNoReply)
+	}
+}
+
+func (l *loop[M]) clearPending() {
+	var zero M
+	l.pending, l.hasPending = zero, false
+}
+
+// onPanic decides the fate of the message in hand when the handler
+// panicked: kept for a retry when the loop runs again, or reported as a dead
+// letter.
+func (l *loop[M]) onPanic(m M, retry bool, perr *PanicError) {
+	l.letGo()
+	l.panicked.Add(1)
+	if !retry {
+		l.attempts = 0
+	}
+	l.attempts++
+	l.mb.cfg.logPanic(l.mb.name, l.id, l.attempts, perr)
+	if l.attempts <= l.mb.cfg.maxRetries {
+		l.pending, l.hasPending = m, true
+		return
+	}
+	l.mb.deadLetter(m, &panickedError{perr}, l.attempts)
+	l.attempts = 0
+}
+
+// drain handles what the loop holds and what is queued until there is
+// nothing left or ctx, which carries the drain deadline, ends. A message
+// kept for a retry is reported: the actor is stopping.
+func (l *loop[M]) drain(ctx context.Context) {
+	if l.hasPending {
+		m, n := l.pending, l.attempts
+		l.clearPending()
+		l.attempts = 0
+		l.mb.deadLetter(m, errStoppedBeforeRetry, n)
+	}
+	for ctx.Err() == nil {
+		m, ok := l.nextHeld()
+		if !ok {
+			if took, _ := l.take(false); !took {
+				return
+			}
+			continue
+		}
+		l.drainOne(ctx, m)
+	}
+}
+
+// errStoppedBeforeRetry is the reason of a message kept for a retry when the
+// Run's context ends before it.
+var errStoppedBeforeRetry = fmt.Errorf("%w: stopped before the retry", ErrPanicked)
+
+// drainOne handles one message during the drain; a panic there is reported
+// with the message and the drain goes on.
+func (l *loop[M]) drainOne(ctx context.Context, m M) {
+	defer func() {
+		if v := recover(); v != nil {
+			perr := panics.New(v, 0)
+			l.letGo()
+			l.panicked.Add(1)
+			l.mb.deadLetter(m, &panickedError{perr}, 1)
+		}
+	}()
+	l.handle(ctx, m)
+}
+
+// rejectHeld reports the messages the loop holds (taken, or in its
+// backlog) as dead letters with reason. It is called when no Run handles
+// messages.
+func (l *loop[M]) rejectHeld(reason error) {
+	for m, ok := l.nextHeld(); ok; m, ok = l.nextHeld() {
+		l.letGo()
+		l.mb.deadLetter(m, reason, 0)
+	}
+	l.mb.mu.Lock()
+	backlog := l.backlog
+	l.dropBacklog()
+	l.mb.mu.Unlock()
+	for _, k := range backlog {
+		l.mb.deadLetter(k.m, reason, 0)
+	}
+}
