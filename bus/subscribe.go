@@ -87,11 +87,10 @@ type Subscription struct {
 	// unsubscribed is set by Unsubscribe before it seals the guard.
 	unsubscribed atomic.Bool
 
-	// guard is written by every delivery, by every publisher: a cache line
-	// of its own, away from the fields above, which publishers only read.
-	_     [64]byte
+	// guard is entered and left by every delivery. (A cache line of its
+	// own, away from the fields above, measured no faster on fan-out 10 or
+	// 4 publishers.)
 	guard guard
-	_     [64]byte
 
 	// missed counts the deliveries that left the guard without delivering
 	// (see leave).

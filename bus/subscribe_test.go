@@ -124,4 +124,3 @@ func BenchmarkSubscribe100k(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/subscribe")
 }
-
