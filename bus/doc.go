@@ -45,14 +45,14 @@
 // Subscribe and [Subscription.Unsubscribe] are safe while events are
 // published; once Unsubscribe returns no delivery to the subscription is in
 // progress or will start. [Bus.Close] makes later publishes fail with
-// [ErrClosed] and ends the deliveries of those in flight: once it returns,
+// [ErrClosed] and ends the deliveries of those under way: once it returns,
 // no event is delivered, and every event not delivered is reported. The bus
 // never closes or stops an inbox: the inboxes belong to their owners.
 //
 // The bus delivers to every inbox the same way, through [Inbox] (and
 // [Displacer], [Depther]) only: an actor gets no path of its own. Each
-// delivery is counted in its subscription's in-flight guard, which
-// Unsubscribe and Close wait on and which gives Delivered at no extra cost.
+// subscription counts the deliveries that begin and end: Unsubscribe and
+// Close wait on these two counts, and Delivered is read from them.
 //
 // # Errors
 //

@@ -92,25 +92,25 @@ const pendBuf = 8
 // Unsubscribe returned.
 func deliver[E any](ctx context.Context, b *Bus, direct []*typed[E], e E, boxed []deliverer, v any) error {
 	n := len(direct)
-	var gone []bool // the subscriptions whose guard is sealed; nil if none
+	var sealed []bool // the subscriptions whose guard is sealed; nil if none
 	for i, t := range direct {
 		if !t.s.guard.enter() {
-			gone = markGone(gone, n+len(boxed), i)
+			sealed = markSealed(sealed, n+len(boxed), i)
 		}
 	}
 	for i, d := range boxed {
 		if !d.sub().guard.enter() {
-			gone = markGone(gone, n+len(boxed), n+i)
+			sealed = markSealed(sealed, n+len(boxed), n+i)
 		}
 	}
 	if b.closed.Load() {
 		for i, t := range direct {
-			if gone == nil || !gone[i] {
+			if sealed == nil || !sealed[i] {
 				t.s.guard.withdraw()
 			}
 		}
 		for i, d := range boxed {
-			if gone == nil || !gone[n+i] {
+			if sealed == nil || !sealed[n+i] {
 				d.sub().guard.withdraw()
 			}
 		}
@@ -121,7 +121,7 @@ func deliver[E any](ctx context.Context, b *Bus, direct []*typed[E], e E, boxed 
 	pend := buf[:0]
 	var errs []error
 	for i, t := range direct {
-		if gone != nil && gone[i] {
+		if sealed != nil && sealed[i] {
 			continue
 		}
 		wait, err := t.offer(e)
@@ -132,7 +132,7 @@ func deliver[E any](ctx context.Context, b *Bus, direct []*typed[E], e E, boxed 
 		}
 	}
 	for i, d := range boxed {
-		if gone != nil && gone[n+i] {
+		if sealed != nil && sealed[n+i] {
 			continue
 		}
 		wait, err := d.offerAny(v)
@@ -156,13 +156,14 @@ func deliver[E any](ctx context.Context, b *Bus, direct []*typed[E], e E, boxed 
 	return joined(errs)
 }
 
-// markGone marks subscription i of n as gone, making the marks if need be.
-func markGone(gone []bool, n, i int) []bool {
-	if gone == nil {
-		gone = make([]bool, n)
+// markSealed marks subscription i of n as sealed, making the marks if need
+// be.
+func markSealed(sealed []bool, n, i int) []bool {
+	if sealed == nil {
+		sealed = make([]bool, n)
 	}
-	gone[i] = true
-	return gone
+	sealed[i] = true
+	return sealed
 }
 
 func joined(errs []error) error {

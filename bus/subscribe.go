@@ -99,10 +99,10 @@ type Subscription struct {
 	okRun  atomic.Uint32
 
 	// mu guards the cancel functions of the deliveries waiting for room,
-	// and gone.
-	mu    sync.Mutex
-	waits map[*waitEntry]struct{}
-	gone  error // set when waits are to be canceled at once: ErrUnsubscribed or ErrClosed
+	// and cancelCause.
+	mu          sync.Mutex
+	waits       map[*waitEntry]struct{}
+	cancelCause error // set when waits are to be canceled at once: ErrUnsubscribed or ErrClosed
 
 	unsubOnce sync.Once
 }
@@ -294,11 +294,11 @@ func (s *Subscription) Unsubscribe() {
 func (s *Subscription) addWait(cancel context.CancelCauseFunc) *waitEntry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.gone == nil && s.b.aborted.Load() {
-		s.gone = ErrClosed
+	if s.cancelCause == nil && s.b.aborted.Load() {
+		s.cancelCause = ErrClosed
 	}
-	if s.gone != nil {
-		cancel(s.gone)
+	if s.cancelCause != nil {
+		cancel(s.cancelCause)
 		return nil
 	}
 	w := &waitEntry{cancel: cancel}
@@ -323,11 +323,11 @@ func (s *Subscription) removeWait(w *waitEntry) {
 func (s *Subscription) cancelWaits(cause error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.gone == nil {
-		s.gone = cause
+	if s.cancelCause == nil {
+		s.cancelCause = cause
 	}
 	for w := range s.waits {
-		w.cancel(s.gone)
+		w.cancel(s.cancelCause)
 	}
 	clear(s.waits)
 }
