@@ -69,3 +69,21 @@ func (g *guard) total() uint64 { return g.left.Load() }
 
 // done is closed once the guard is sealed and no delivery is under way.
 func (g *guard) done() <-chan struct{} { return g.drained }
+
+// leave ends a delivery counted in the guard; one that did not deliver
+// its event (it dropped it, or will wait for room) counts as missed, so
+// that Delivered is the guard's total less the misses.
+func (s *Subscription) leave(delivered bool) {
+	if !delivered {
+		s.missed.Add(1)
+	}
+	s.guard.leave()
+}
+
+// sealCause is why a delivery found the guard sealed: Unsubscribe or Close.
+func (s *Subscription) sealCause() error {
+	if s.unsubscribed.Load() {
+		return errUnsubscribedWait
+	}
+	return errClosedWait
+}

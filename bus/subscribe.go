@@ -107,24 +107,6 @@ type Subscription struct {
 	unsubOnce sync.Once
 }
 
-// leave ends a delivery counted in the guard; one that did not deliver
-// its event (it dropped it, or will wait for room) counts as missed, so
-// that Delivered is the guard's total less the misses.
-func (s *Subscription) leave(delivered bool) {
-	if !delivered {
-		s.missed.Add(1)
-	}
-	s.guard.leave()
-}
-
-// sealCause is why a delivery found the guard sealed: Unsubscribe or Close.
-func (s *Subscription) sealCause() error {
-	if s.unsubscribed.Load() {
-		return errUnsubscribedWait
-	}
-	return errClosedWait
-}
-
 type waitEntry struct{ cancel context.CancelCauseFunc }
 
 // inboxKey is the duplicate check's key: one inbox subscribed to one type.
@@ -145,7 +127,9 @@ type inboxKey struct {
 // [ErrDuplicate] if in is already subscribed to E on b; [ErrClosed] if b is
 // closed. Subscribing is safe while events are published: a publish
 // concurrent with Subscribe may or may not deliver to the new subscription.
-// Its cost does not grow with the number of subscriptions (amortised).
+// Its cost does not grow with the subscriptions of the same type (amortised
+// O(1)); a subscription to an interface type also visits each event type
+// published so far.
 func Subscribe[E any](b *Bus, in Inbox[E], opts ...SubscribeOption) (*Subscription, error) {
 	if b == nil {
 		return nil, fmt.Errorf("%w: Subscribe: nil bus", ErrInvalid)
