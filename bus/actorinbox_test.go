@@ -103,7 +103,7 @@ func TestActorSubscriptionsChurn(t *testing.T) {
 // Close while events are published to actors: once Close has returned no
 // actor gets another event, and every event a publish accepted is either
 // delivered or reported as a dead letter, per subscription.
-func TestCloseCutsOffActorsInFlight(t *testing.T) {
+func TestCloseWhilePublishingToActors(t *testing.T) {
 	ctx := testCtx(t)
 	var mu sync.Mutex
 	dead := map[string]uint64{}
