@@ -3,6 +3,7 @@ package actor
 import (
 	"errors"
 
+	"github.com/troupe-go/troupe/internal/errfull"
 	"github.com/troupe-go/troupe/internal/panics"
 )
 
@@ -11,7 +12,7 @@ var (
 	// ErrMailboxFull is returned by [Actor.TrySend] when the mailbox has no
 	// room, and wrapped, together with the context's error, by [Actor.Send]
 	// when its context ends before room appears.
-	ErrMailboxFull = errors.New("actor: mailbox full")
+	ErrMailboxFull = errfull.Err
 
 	// ErrStopped is returned by sends to an actor whose Run returned because
 	// its context ended, until Run is called again. A Send waiting for room

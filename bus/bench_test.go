@@ -222,3 +222,49 @@ func BenchmarkPublishInterface(b *testing.B) {
 	}
 	wait()
 }
+
+// BenchmarkPublishNoConsumer measures the bus's own cost of a publish to
+// n inboxes that accept at once (no goroutine drains them, no mailbox lock):
+// the route lookup and, per subscription, the guard's two atomic adds and
+// an interface call. BenchmarkBaselineInterfaceCall is the floor: the same
+// calls to the inboxes, made directly.
+func BenchmarkPublishNoConsumer(b *testing.B) {
+	for _, n := range []int{1, 10} {
+		b.Run(fmt.Sprint("subs=", n), func(b *testing.B) {
+			b.ReportAllocs()
+			bs := bus.New()
+			for _, in := range nopInboxes[benchEvent](n) {
+				if _, err := bus.Subscribe[benchEvent](bs, in); err != nil {
+					b.Fatal(err)
+				}
+			}
+			ctx := context.Background()
+			for i := 0; b.Loop(); i++ {
+				if err := bus.Publish(ctx, bs, ev(i)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkBaselineInterfaceCall calls TrySend on n inboxes through the
+// Inbox interface, as a hand-written fan-out would.
+func BenchmarkBaselineInterfaceCall(b *testing.B) {
+	for _, n := range []int{1, 10} {
+		b.Run(fmt.Sprint("subs=", n), func(b *testing.B) {
+			b.ReportAllocs()
+			var ins []bus.Inbox[benchEvent]
+			for _, in := range nopInboxes[benchEvent](n) {
+				ins = append(ins, in)
+			}
+			for i := 0; b.Loop(); i++ {
+				for _, in := range ins {
+					if err := in.TrySend(ev(i)); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}

@@ -19,26 +19,22 @@ type Bus struct {
 
 	// mu serialises Subscribe, Unsubscribe, route building and Close. It is
 	// never held while an inbox is called.
-	mu     sync.Mutex
-	seq    uint64
-	byType map[reflect.Type][]*Subscription // concrete and interface types
-	ifaces []*Subscription                  // subscriptions to interface types, in order
-	all    []*Subscription                  // every live subscription, in order
+	mu      sync.Mutex
+	seq     uint64
+	inboxes map[inboxKey]*Subscription       // for the duplicate check
+	byType  map[reflect.Type][]*Subscription // subscriptions to concrete types
+	ifaces  []*Subscription                  // subscriptions to interface types, in order
+	all     []*Subscription                  // every subscription not yet fully unsubscribed, in order
 
 	// table is the route table, read by Publish with one atomic load and
 	// replaced (copy on write) under mu.
 	table atomic.Pointer[table]
 
-	// retired holds the routes replaced in the table (or sealed by Close)
-	// that publishes may still be delivering along; see Unsubscribe.
-	retired []*route
-
 	closed atomic.Bool
-	// aborted is set by Close when its context ended before the in-flight
-	// publishes finished: blocked deliveries are canceled from then on.
+	// aborted is set by Close when its context ended before the
+	// deliveries under way finished: waits for room are canceled from then
+	// on.
 	aborted atomic.Bool
-	// waiting counts the publishes waiting for room in Block inboxes.
-	waiting flight
 }
 
 // An Option configures a [Bus] at construction.
@@ -107,10 +103,10 @@ func WithSlowAfter(d time.Duration) Option {
 // New returns an empty, open bus.
 func New(opts ...Option) *Bus {
 	b := &Bus{
-		byType: make(map[reflect.Type][]*Subscription),
-		cfg:    config{slowAfter: DefaultSlowAfter},
+		inboxes: make(map[inboxKey]*Subscription),
+		byType:  make(map[reflect.Type][]*Subscription),
+		cfg:     config{slowAfter: DefaultSlowAfter},
 	}
-	b.waiting.init()
 	for _, o := range opts {
 		o(&b.cfg)
 	}
@@ -119,13 +115,15 @@ func New(opts ...Option) *Bus {
 }
 
 // Close closes the bus: Publish and Subscribe return [ErrClosed] from now
-// on. Close then ends the deliveries of the publishes in flight, including
-// their waits for room in [Block] inboxes: once it returns, no event is
-// delivered any more. It cuts off the deliveries to actors that have not
-// started (the events are reported as dead letters with [ErrCanceled] and
-// [ErrClosed]) and waits for the other deliveries to finish. If ctx ends
-// first, the waits for room are canceled (and reported the same way) and
-// Close returns ctx's error once they have returned.
+// on. A publish under way when Close is called either returns ErrClosed
+// having delivered nothing, or makes all its offers (see [Publish]). Close
+// then waits for the deliveries under way, including waits for room in
+// [Block] inboxes that have begun: once it returns, no event is delivered
+// any more. A wait for room that a publish had yet to begin when Close was
+// called does not begin: its event is reported as a dead letter with
+// [ErrCanceled] and [ErrClosed]. If ctx ends first, the waits for room are
+// canceled (and reported the same way) and Close returns ctx's error once
+// they have returned.
 //
 // The bus never closes or stops an inbox: the inboxes belong to their
 // owners, who stop them after Close, so a late event meets a stopped actor
@@ -133,46 +131,38 @@ func New(opts ...Option) *Bus {
 // than once and from several goroutines; each call waits as the first.
 func (b *Bus) Close(ctx context.Context) error {
 	b.mu.Lock()
-	if !b.closed.Swap(true) {
-		// Publishes that find a sealed route while the bus is closed
-		// return ErrClosed.
-		for _, r := range b.table.Load().routes {
-			b.retire(r)
-		}
-	}
-	routes := slices.Clone(b.retired)
+	// Closed before the guards are sealed: a publish that finds a guard
+	// sealed by Close then finds the bus closed.
+	b.closed.Store(true)
 	subs := slices.Clone(b.all)
 	b.mu.Unlock()
-	// The publishes along uncounted routes are not waited for: their
-	// deliveries are cut off, and reported.
 	for _, s := range subs {
-		s.cut()
+		s.guard.seal()
 	}
-	// The publishes along the routes never wait; those that must wait for
-	// room are counted in b.waiting before they leave their route.
-	for _, r := range routes {
-		<-r.flight.done()
-	}
-	b.waiting.close()
-	select {
-	case <-b.waiting.done():
+	if drained(ctx, subs) {
 		return nil
-	case <-ctx.Done():
 	}
-	b.abort()
-	<-b.waiting.done()
-	return fmt.Errorf("bus: Close: publishes in flight canceled: %w", context.Cause(ctx))
-}
-
-// abort cancels every blocked delivery, now and later.
-func (b *Bus) abort() {
 	b.aborted.Store(true)
-	b.mu.Lock()
-	subs := slices.Clone(b.all)
-	b.mu.Unlock()
 	for _, s := range subs {
 		s.cancelWaits(ErrClosed)
 	}
+	for _, s := range subs {
+		<-s.guard.done()
+	}
+	return fmt.Errorf("bus: Close: waits for room canceled: %w", context.Cause(ctx))
+}
+
+// drained waits until no delivery to subs is under way, and reports false
+// if ctx ended first.
+func drained(ctx context.Context, subs []*Subscription) bool {
+	for _, s := range subs {
+		select {
+		case <-s.guard.done():
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return true
 }
 
 // Closed reports whether [Bus.Close] has been called.

@@ -37,22 +37,22 @@
 //
 // An actor's handler that publishes an event routed back into its own full
 // mailbox, with the handler's context, gets an error matching
-// [actor.ErrWouldDeadlock] from Publish instead of waiting for itself.
+// [github.com/troupe-go/troupe/actor.ErrWouldDeadlock] from Publish
+// instead of waiting for itself.
 //
 // # Lifecycle
 //
 // Subscribe and [Subscription.Unsubscribe] are safe while events are
 // published; once Unsubscribe returns no delivery to the subscription is in
 // progress or will start. [Bus.Close] makes later publishes fail with
-// [ErrClosed] and ends the deliveries of those in flight: once it returns,
+// [ErrClosed] and ends the deliveries of those under way: once it returns,
 // no event is delivered, and every event not delivered is reported. The bus
 // never closes or stops an inbox: the inboxes belong to their owners.
 //
-// A publish costs no count of its own on the way to actors: each
-// subscription of an actor delivers through an [actor.Tap], guarded by the
-// actor's lock, which Unsubscribe and Close cut off. Deliveries to other
-// inboxes are counted per route, so that Unsubscribe and Close can wait
-// for those in flight.
+// The bus delivers to every inbox the same way, through [Inbox] (and
+// [Displacer], [Depther]) only: an actor gets no path of its own. Each
+// subscription counts the deliveries that begin and end: Unsubscribe and
+// Close wait on these two counts, and Delivered is read from them.
 //
 // # Errors
 //
@@ -63,9 +63,10 @@
 //
 // # Cost
 //
-// Publish does not allocate for concrete event types: it costs one atomic
-// load and one map lookup to find the route, and per subscription a
-// non-blocking send and a few atomic counter updates. Delivering to
+// Publish does not allocate for concrete event types: it costs two atomic
+// loads and a table lookup to find the route, one atomic load to check that
+// the bus is open, and per subscription a non-blocking send and two atomic
+// adds (entering and leaving its guard). Delivering to
 // subscriptions of interface types converts the event to an interface value
 // once per publish, which allocates for non-pointer events. Waiting for room
 // in a Block inbox (beyond a few yields) and dropping an event allocate. The

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/internal/errfull"
 )
 
 // Errors returned by the bus and carried by a [DeadLetter]'s Reason. Match
@@ -26,9 +26,9 @@ var (
 	ErrDuplicate = errors.New("bus: inbox already subscribed to this event type")
 
 	// ErrFull is what an [Inbox]'s TrySend returns when it has no room. It
-	// is the same value as [actor.ErrMailboxFull], so an actor's error and a
+	// is the same value as actor.ErrMailboxFull, so an actor's error and a
 	// user inbox's error are told apart from other refusals the same way.
-	ErrFull = actor.ErrMailboxFull
+	ErrFull = errfull.Err
 
 	// ErrDroppedNewest is the reason of an event a [DropNewest]
 	// subscription dropped because its inbox was full.
@@ -51,9 +51,9 @@ var (
 	ErrCanceled = errors.New("bus: wait for room canceled")
 
 	// ErrRejected is the reason of an event the inbox refused for a reason
-	// other than being full: a stopped actor ([actor.ErrStopped]), or an
+	// other than being full: a stopped actor (actor.ErrStopped), or an
 	// actor's handler publishing into its own full mailbox
-	// ([actor.ErrWouldDeadlock]). The reason also wraps the inbox's error.
+	// (actor.ErrWouldDeadlock). The reason also wraps the inbox's error.
 	ErrRejected = errors.New("bus: rejected by inbox")
 
 	// ErrUnsubscribed is the cause, under [ErrCanceled], of a blocked
@@ -62,20 +62,6 @@ var (
 )
 
 var errNilEvent = fmt.Errorf("%w: nil event", ErrInvalid)
-
-// A DeadLetter is an event that was published to a subscription but never
-// accepted by its inbox, or evicted from it, with the reason why. Every such
-// event is counted in the subscription's [SubscriptionStats] and handed to
-// the dead-letter hook ([WithDeadLetterHook]) once.
-type DeadLetter struct {
-	// Subscription is the name of the subscription ([WithName]).
-	Subscription string
-	// Event is the event that was not delivered.
-	Event any
-	// Reason matches one of [ErrDroppedNewest], [ErrDroppedOldest],
-	// [ErrTimeout], [ErrCanceled] or [ErrRejected] with errors.Is.
-	Reason error
-}
 
 // A DeliveryError is a subscription that [Publish] could not deliver an
 // event to for a reason other than its drop policy. Publish joins one per

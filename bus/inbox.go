@@ -3,7 +3,7 @@ package bus
 import "context"
 
 // An Inbox is what the bus delivers events of type E to: usually an
-// [*actor.Actor][E], which implements it without an adapter.
+// [*github.com/troupe-go/troupe/actor.Actor][E], which implements it without an adapter.
 //
 // TrySend must not wait: it accepts e or returns an error, [ErrFull] when
 // there is no room. Send may wait for room; it must return when ctx is done
@@ -22,7 +22,7 @@ type Inbox[E any] interface {
 }
 
 // A Displacer is an inbox that can make room by evicting its oldest event,
-// as [actor.Actor.Displace] does. Displace puts e in the inbox without
+// as actor.Actor.Displace does. Displace puts e in the inbox without
 // waiting; when the inbox is full it first removes the oldest event and
 // returns it with evicted true. It returns an error when e was not accepted.
 type Displacer[E any] interface {

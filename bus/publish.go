@@ -7,8 +7,6 @@ import (
 	"reflect"
 	"runtime"
 	"time"
-
-	"github.com/troupe-go/troupe/actor"
 )
 
 // Publish delivers e to every subscription of b whose type is E's type or an
@@ -30,13 +28,13 @@ import (
 // e or dropped it by its policy. It returns a [*DeliveryError] (several
 // joined with errors.Join) for each subscription that did not get it for
 // another reason: [ErrTimeout], [ErrCanceled] (the publisher's context ended,
-// or the subscription was unsubscribed or the bus closed while waiting, or
-// the bus closed before the delivery to an actor started) or
-// [ErrRejected] (the inbox refused it: a stopped actor, or an actor's
-// handler publishing into its own full mailbox with the handler's context,
-// which fails with [actor.ErrWouldDeadlock] instead of hanging). It returns
-// [ErrClosed] after [Bus.Close], and an error wrapping [ErrInvalid] for a nil
-// bus or a nil interface event.
+// or the subscription was unsubscribed or the bus closed before or while
+// it waited for room) or [ErrRejected] (the inbox refused it: a stopped
+// actor, or an actor's handler publishing into its own full mailbox with
+// the handler's context, which fails with actor.ErrWouldDeadlock instead
+// of hanging). It returns [ErrClosed], having delivered nothing, after
+// [Bus.Close], and an error wrapping [ErrInvalid] for a nil bus or a nil
+// interface event.
 //
 // Publish holds no lock and does not allocate for concrete event types,
 // except on the paths that wait for room or drop an event. An event
@@ -47,35 +45,85 @@ func Publish[E any](ctx context.Context, b *Bus, e E) error {
 	if b == nil {
 		return errNilBus
 	}
-	r, err := b.enterRoute(reflect.TypeFor[E]())
-	if err != nil {
-		return err
+	r := b.routeOf(reflect.TypeFor[E]())
+	if r == nil {
+		return ErrClosed
 	}
 	if r.dynamic {
-		b.exitRoute(r)
 		return b.publishAny(ctx, any(e))
 	}
-	return publish(ctx, b, r, e)
+	subs := r.subs.Load()
+	direct, _ := subs.direct.([]*typed[E])
+	var v any
+	if len(subs.boxed) > 0 {
+		v = e
+	}
+	return deliver(ctx, b, direct, e, subs.boxed, v)
 }
 
 var errNilBus = fmt.Errorf("%w: Publish: nil bus", ErrInvalid)
+
+// publishAny delivers v, published through an interface type, along the
+// route of its dynamic type.
+func (b *Bus) publishAny(ctx context.Context, v any) error {
+	if v == nil {
+		return errNilEvent
+	}
+	r := b.routeOf(reflect.TypeOf(v))
+	if r == nil {
+		return ErrClosed
+	}
+	return deliver[any](ctx, b, nil, nil, r.subs.Load().all, v)
+}
 
 // pendBuf is how many waiting Block subscriptions a publish tracks without
 // allocating.
 const pendBuf = 8
 
-// publish delivers e along r, statically typed for the subscriptions to E,
-// and leaves r.
-func publish[E any](ctx context.Context, b *Bus, r *route, e E) error {
-	direct, _ := r.direct.([]*typed[E])
-	var v any
-	if len(r.boxed) > 0 {
-		v = e
+// deliver is the one delivery path of a publish: it delivers e to the
+// subscriptions direct, statically typed, and v, e as an interface value,
+// to the subscriptions boxed.
+//
+// It enters the guard of every subscription before the first offer, then
+// checks that the bus is open: Close closes the bus before it seals the
+// guards, so either this publish sees the bus closed and delivers nothing
+// (ErrClosed), or Close waits for all its offers. A guard sealed by
+// Unsubscribe is skipped without a report, as if the publish came after
+// Unsubscribe returned.
+func deliver[E any](ctx context.Context, b *Bus, direct []*typed[E], e E, boxed []deliverer, v any) error {
+	n := len(direct)
+	var sealed []bool // the subscriptions whose guard is sealed; nil if none
+	for i, t := range direct {
+		if !t.s.guard.enter() {
+			sealed = markSealed(sealed, n+len(boxed), i)
+		}
 	}
+	for i, d := range boxed {
+		if !d.sub().guard.enter() {
+			sealed = markSealed(sealed, n+len(boxed), n+i)
+		}
+	}
+	if b.closed.Load() {
+		for i, t := range direct {
+			if sealed == nil || !sealed[i] {
+				t.s.guard.withdraw()
+			}
+		}
+		for i, d := range boxed {
+			if sealed == nil || !sealed[n+i] {
+				d.sub().guard.withdraw()
+			}
+		}
+		return ErrClosed
+	}
+
 	var buf [pendBuf]int32
 	pend := buf[:0]
 	var errs []error
 	for i, t := range direct {
+		if sealed != nil && sealed[i] {
+			continue
+		}
 		wait, err := t.offer(e)
 		if wait {
 			pend = append(pend, int32(i))
@@ -83,35 +131,23 @@ func publish[E any](ctx context.Context, b *Bus, r *route, e E) error {
 			errs = append(errs, err)
 		}
 	}
-	for i, d := range r.boxed {
+	for i, d := range boxed {
+		if sealed != nil && sealed[n+i] {
+			continue
+		}
 		wait, err := d.offerAny(v)
 		if wait {
-			pend = append(pend, int32(-1-i))
+			pend = append(pend, int32(n+i))
 		} else if err != nil {
 			errs = append(errs, err)
 		}
 	}
-	if len(pend) == 0 {
-		b.exitRoute(r)
-		return joined(errs)
-	}
-	if !b.holdWaits(r) {
-		for _, i := range pend {
-			if i >= 0 {
-				errs = append(errs, direct[i].s.fail(reasonCanceled, e, errClosedWait))
-			} else {
-				errs = append(errs, r.boxed[-1-i].sub().fail(reasonCanceled, v, errClosedWait))
-			}
-		}
-		return joined(errs)
-	}
-	defer b.waiting.leave()
 	for _, i := range pend {
 		var err error
-		if i >= 0 {
+		if int(i) < n {
 			err = direct[i].wait(ctx, e)
 		} else {
-			err = r.boxed[-1-i].waitAny(ctx, v)
+			err = boxed[int(i)-n].waitAny(ctx, v)
 		}
 		if err != nil {
 			errs = append(errs, err)
@@ -120,73 +156,14 @@ func publish[E any](ctx context.Context, b *Bus, r *route, e E) error {
 	return joined(errs)
 }
 
-// publishAny delivers v, published through an interface type, along the
-// route of its dynamic type.
-func (b *Bus) publishAny(ctx context.Context, v any) error {
-	if v == nil {
-		return errNilEvent
+// markSealed marks subscription i of n as sealed, making the marks if need
+// be.
+func markSealed(sealed []bool, n, i int) []bool {
+	if sealed == nil {
+		sealed = make([]bool, n)
 	}
-	r, err := b.enterRoute(reflect.TypeOf(v))
-	if err != nil {
-		return err
-	}
-	n := len(r.directAny)
-	var buf [pendBuf]int32
-	pend := buf[:0]
-	var errs []error
-	at := func(i int) deliverer {
-		if i < n {
-			return r.directAny[i]
-		}
-		return r.boxed[i-n]
-	}
-	for i := range n + len(r.boxed) {
-		wait, err := at(i).offerAny(v)
-		if wait {
-			pend = append(pend, int32(i))
-		} else if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if len(pend) == 0 {
-		b.exitRoute(r)
-		return joined(errs)
-	}
-	if !b.holdWaits(r) {
-		for _, i := range pend {
-			errs = append(errs, at(int(i)).sub().fail(reasonCanceled, v, errClosedWait))
-		}
-		return joined(errs)
-	}
-	defer b.waiting.leave()
-	for _, i := range pend {
-		if err := at(int(i)).waitAny(ctx, v); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return joined(errs)
-}
-
-// exitRoute ends a publish's offers along r.
-func (b *Bus) exitRoute(r *route) {
-	if r.counted {
-		r.flight.leave()
-	}
-}
-
-// holdWaits ends the offers of a publish that has deliveries left to wait
-// for, and counts it in b.waiting, which the caller must leave when done.
-// Along a counted route it is counted before it leaves the route, so that
-// Close, which waits for the routes and then for b.waiting, sees it. Along
-// an uncounted one it fails once Close has closed b.waiting: Close returned,
-// or is about to, and no delivery may start.
-func (b *Bus) holdWaits(r *route) bool {
-	if !r.counted {
-		return b.waiting.enter()
-	}
-	b.waiting.hold()
-	r.flight.leave()
-	return true
+	sealed[i] = true
+	return sealed
 }
 
 func joined(errs []error) error {
@@ -205,89 +182,77 @@ type deliverer interface {
 	sub() *Subscription
 	// appendTo appends the deliverer to list, a []*typed[T] or nil.
 	appendTo(list any) any
+	// removeFrom returns a new []*typed[T] of list's elements but the
+	// deliverer.
+	removeFrom(list any) any
 	offerAny(v any) (wait bool, err error)
 	waitAny(ctx context.Context, v any) error
 }
 
 // typed is the part of a subscription to events of type T that knows T.
-//
-// When the inbox is an actor, the deliveries that do not wait go through
-// an [actor.Tap], which the actor's own lock guards: Unsubscribe and Close
-// cut the tap off instead of counting the publishes in flight, and the tap
-// counts the deliveries.
 type typed[T any] struct {
 	s    *Subscription
 	in   Inbox[T]
-	disp Displacer[T] // for DropOldest: the tap, if any
-	tap  actor.Tap[T]
+	disp Displacer[T] // for DropOldest
 }
 
 func (t *typed[T]) sub() *Subscription { return t.s }
-
-// trySend offers e to the inbox without waiting, through the tap if any.
-func (t *typed[T]) trySend(e T) error {
-	if t.tap != nil {
-		return t.tap.TrySend(e)
-	}
-	return t.in.TrySend(e)
-}
-
-// sent counts a delivery by trySend or Displace of an event the offer
-// counted as missed; a tap counts its deliveries itself.
-func (t *typed[T]) sent() {
-	if t.tap == nil {
-		t.s.delivered()
-	}
-}
 
 func (t *typed[T]) appendTo(list any) any {
 	l, _ := list.([]*typed[T])
 	return append(l, t)
 }
 
+func (t *typed[T]) removeFrom(list any) any {
+	l, _ := list.([]*typed[T])
+	out := make([]*typed[T], 0, len(l))
+	for _, x := range l {
+		if x != t {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
 func (t *typed[T]) offerAny(v any) (bool, error) { return t.offer(v.(T)) }
 
 func (t *typed[T]) waitAny(ctx context.Context, v any) error { return t.wait(ctx, v.(T)) }
 
-// offer tries to deliver e without waiting. It reports whether the
+// offer tries to deliver e without waiting, within the subscription's
+// guard, which the caller entered and offer leaves. It reports whether the
 // subscription is a Block one that must wait for room, and returns a
-// *DeliveryError when the inbox rejected e.
-//
-// An offer along a counted route is made within its flight, which counts
-// it as a delivery when it leaves; one that does not deliver counts itself
-// as missed (see Subscription.Stats). An offer through a tap cut off by
-// Unsubscribe is dropped without a report, as if the publish came after
-// Unsubscribe; one cut off by Close is reported.
+// *DeliveryError when the inbox rejected e. Drops are reported before the
+// guard is left, so that once Unsubscribe or Close returns every event
+// offered is counted.
 func (t *typed[T]) offer(e T) (wait bool, err error) {
 	s := t.s
-	err = t.trySend(e)
+	err = t.in.TrySend(e)
 	if err == nil {
 		if s.slow.Load() {
 			s.recovering()
 		}
+		s.leave(true)
 		return false, nil
 	}
-	if err == actor.ErrTapClosed {
-		if s.b.Closed() {
-			return false, s.fail(reasonCanceled, e, errClosedWait)
-		}
-		return false, nil
-	}
-	s.missed.Add(1)
 	if !isFull(err) {
-		return false, s.fail(reasonRejected, e, fmt.Errorf("%w: %w", ErrRejected, err))
+		err = s.deliveryError(reasonRejected, e, fmt.Errorf("%w: %w", ErrRejected, err))
+		s.leave(false)
+		return false, err
 	}
 	switch s.policy {
 	case Block:
-		// Counted as missed until wait delivers it.
+		// Missed until wait delivers it.
+		s.leave(false)
 		return true, nil
 	case DropNewest:
 		s.becameSlow()
 		s.dropped(reasonNewest, e, ErrDroppedNewest)
+		s.leave(false)
 		return false, nil
 	}
-	err = t.displace(e)
+	delivered, err := t.displace(e)
 	s.becameSlow()
+	s.leave(delivered)
 	return false, err
 }
 
@@ -299,9 +264,9 @@ const spinTries = 8
 // senders keep taking the room it made.
 const displaceTries = 3
 
-// displace puts e in a full inbox by evicting the oldest events; e was
-// counted as missed.
-func (t *typed[T]) displace(e T) error {
+// displace puts e in a full inbox by evicting the oldest events, and
+// reports whether e was delivered.
+func (t *typed[T]) displace(e T) (delivered bool, err error) {
 	s := t.s
 	for range displaceTries {
 		old, evicted, err := t.disp.Displace(e)
@@ -310,42 +275,38 @@ func (t *typed[T]) displace(e T) error {
 		}
 		switch {
 		case err == nil:
-			t.sent()
-			return nil
-		case err == actor.ErrTapClosed:
-			return s.fail(reasonCanceled, e, s.cutReason())
+			return true, nil
 		case !isFull(err):
-			return s.fail(reasonRejected, e, fmt.Errorf("%w: %w", ErrRejected, err))
+			return false, s.deliveryError(reasonRejected, e, fmt.Errorf("%w: %w", ErrRejected, err))
 		}
 	}
 	s.dropped(reasonNewest, e, ErrDroppedNewest)
-	return nil
+	return false, nil
 }
 
-// wait delivers e to a full Block inbox, waiting for room until ctx ends,
-// the subscription's timeout runs out, or the subscription is unsubscribed
-// or the bus's Close gives up waiting. e was counted as missed.
+// wait delivers e, which an offer found no room for, to a Block inbox,
+// waiting for room until ctx ends, the subscription's timeout runs out, or
+// Unsubscribe or Close (when its context ends) cancels the wait. It enters
+// the subscription's guard again: a subscription sealed since the offer
+// gets no delivery, and the event, offered already, is reported.
 func (t *typed[T]) wait(ctx context.Context, e T) error {
 	s := t.s
-	if !s.inWait.enter() {
-		// Unsubscribed since the offer found the inbox full: the event was
-		// offered, so it is reported, not dropped silently.
-		return s.fail(reasonCanceled, e, errUnsubscribedWait)
+	if !s.guard.enter() {
+		return s.deliveryError(reasonCanceled, e, s.sealCause())
 	}
 	// A consumer that keeps up usually makes room within a few yields;
 	// trying again first saves the allocations of a cancelable wait.
 	for range spinTries {
 		runtime.Gosched()
-		if err := t.trySend(e); err == nil {
-			t.sent()
-			s.inWait.leave()
+		err := t.in.TrySend(e)
+		if err == nil {
+			s.leave(true)
 			return nil
-		} else if err == actor.ErrTapClosed {
-			s.inWait.leave()
-			return s.fail(reasonCanceled, e, s.cutReason())
-		} else if !isFull(err) {
-			s.inWait.leave()
-			return s.fail(reasonRejected, e, fmt.Errorf("%w: %w", ErrRejected, err))
+		}
+		if !isFull(err) {
+			err = s.deliveryError(reasonRejected, e, fmt.Errorf("%w: %w", ErrRejected, err))
+			s.leave(false)
+			return err
 		}
 	}
 	// A wait that lasts makes the subscription slow.
@@ -367,13 +328,13 @@ func (t *typed[T]) wait(ctx context.Context, e T) error {
 	s.removeWait(w)
 	cancel(nil)
 	if err == nil {
-		s.sentUntapped()
-		s.inWait.leave()
+		s.leave(true)
 		return nil
 	}
-	s.inWait.leave()
 	s.becameSlow()
-	return s.fail(kind, e, why)
+	err = s.deliveryError(kind, e, why)
+	s.leave(false)
+	return err
 }
 
 // classify tells why a Send with context sctx, derived from the

@@ -1,22 +1,25 @@
 package bus
 
 import (
+	"maps"
 	"math/bits"
 	"reflect"
-	"slices"
+	"sync/atomic"
 	"unsafe"
 )
 
 // A table maps each event type published so far to its route. A table is
-// never modified once stored in Bus.table: Subscribe, Unsubscribe and the
-// first publish of a type store a new one (copy on write), so that Publish
-// reads it with one atomic load and no lock.
+// never modified once stored in Bus.table: the first publish of a type
+// stores a new one (copy on write), so that Publish reads it with one
+// atomic load and no lock. Subscribe and Unsubscribe change the routes, not
+// the table.
 type table struct {
 	routes map[reflect.Type]*route
 	// slots index routes by the address of the type's descriptor, in an
 	// open-addressing table at most half full: Publish finds its route
 	// with a multiplication and a pointer comparison or two, where the
-	// map's lookup would hash an interface value.
+	// map's lookup would hash an interface value (see
+	// BenchmarkRouteLookup_Table and BenchmarkRouteLookup_Map).
 	slots []slot
 	shift uint
 }
@@ -69,67 +72,45 @@ func (tb *table) lookup(k unsafe.Pointer) *route {
 }
 
 // A route is the list of subscriptions an event of one published type goes
-// to, computed once when the type is first published and recomputed only
-// when a subscription that matches it comes or goes.
+// to, computed when the type is first published and kept up to date by
+// Subscribe and Unsubscribe.
 type route struct {
-	// flight counts the publishes delivering along a counted route. It is
-	// closed when the route is replaced in the table, or by Close, so that
-	// Unsubscribe and Close can wait for the publishes that may still use
-	// it.
-	flight flight
-	// counted is set when a subscription of the route has no tap (see
-	// typed): only then do publishes enter the route's flight. Taps cut
-	// off the others, at no cost to a publish.
-	counted bool
 	// dynamic is set when the published type is an interface type: each
 	// event is then routed by its dynamic type.
 	dynamic bool
+	// subs is what a publish along the route reads, with one atomic load.
+	subs atomic.Pointer[routeSubs]
+}
+
+// routeSubs are the subscriptions of a route at one moment; a new one is
+// stored, under Bus.mu, when one comes or goes.
+//
+// Subscribe appends to the slices rather than copying them, so that n
+// subscriptions of one type cost O(n) in all, not O(n²): a publish reads
+// only the elements within the length of the slices it loaded, and
+// appending writes beyond it. Unsubscribe builds new slices, so that no
+// slice a publish may hold is ever overwritten.
+type routeSubs struct {
 	// direct holds the subscriptions to exactly the route's type T, as a
 	// []*typed[T], so that Publish[T] delivers without boxing; nil if none.
 	direct any
-	// directAny holds the same subscriptions, for events published through
-	// an interface type (see dynamic).
-	directAny []deliverer
-	// boxed holds the subscriptions to interface types that the route's type
-	// implements: they are handed the event as an interface value.
+	// boxed holds the subscriptions to interface types that T implements:
+	// they are handed the event as an interface value.
 	boxed []deliverer
+	// all holds direct's and boxed's subscriptions in the order they were
+	// made, for events of type T published through an interface type.
+	all []deliverer
 }
 
-// enterRoute returns the route of events of type t, counted in flight
-// until the caller leaves it. It returns ErrClosed once the bus is closed.
-func (b *Bus) enterRoute(t reflect.Type) (*route, error) {
-	for {
-		r := b.table.Load().lookup(typeKey(t))
-		if r == nil {
-			if r = b.addRoute(t); r == nil {
-				return nil, ErrClosed
-			}
-		}
-		if !r.counted {
-			// A publish along a route replaced since meets the taps of the
-			// subscriptions gone, cut off.
-			if b.Closed() {
-				return nil, ErrClosed
-			}
-			return r, nil
-		}
-		if r.flight.enter() {
-			return r, nil
-		}
-		if b.Closed() {
-			return nil, ErrClosed
-		}
-		// Replaced since the table was read: the new table has its
-		// successor.
+// routeOf returns the route of events of type t, computing it when t is
+// published for the first time. It returns nil if the bus is closed.
+func (b *Bus) routeOf(t reflect.Type) *route {
+	if r := b.table.Load().lookup(typeKey(t)); r != nil {
+		return r
 	}
-}
-
-// addRoute computes the route of a type published for the first time and
-// stores it in a new table. It returns nil if the bus is closed.
-func (b *Bus) addRoute(t reflect.Type) *route {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.Closed() {
+	if b.closed.Load() {
 		return nil
 	}
 	old := b.table.Load()
@@ -137,10 +118,7 @@ func (b *Bus) addRoute(t reflect.Type) *route {
 		return r
 	}
 	r := b.buildRoute(t)
-	routes := make(map[reflect.Type]*route, len(old.routes)+1)
-	for k, v := range old.routes {
-		routes[k] = v
-	}
+	routes := maps.Clone(old.routes)
 	routes[t] = r
 	b.table.Store(newTable(routes))
 	return r
@@ -149,86 +127,89 @@ func (b *Bus) addRoute(t reflect.Type) *route {
 // buildRoute computes the route of type t from the subscriptions. b.mu is
 // held.
 func (b *Bus) buildRoute(t reflect.Type) *route {
-	r := &route{}
-	r.flight.init()
-	if t.Kind() == reflect.Interface {
-		r.dynamic = true
+	r := &route{dynamic: t.Kind() == reflect.Interface}
+	rs := &routeSubs{}
+	r.subs.Store(rs)
+	if r.dynamic {
 		return r
 	}
-	var untapped []*Subscription
-	for _, s := range b.byType[t] {
-		r.direct = s.d.appendTo(r.direct)
-		r.directAny = append(r.directAny, s.d)
-		if s.tap == nil {
-			untapped = append(untapped, s)
-		}
-	}
+	direct := b.byType[t]
+	var boxed []*Subscription
 	for _, s := range b.ifaces {
 		if t.Implements(s.typ) {
-			r.boxed = append(r.boxed, s.d)
-			if s.tap == nil {
-				untapped = append(untapped, s)
-			}
+			boxed = append(boxed, s)
 		}
 	}
-	// The route's count of publishes is the untapped subscriptions'.
-	for _, s := range untapped {
-		s.routes = append(s.routes, r)
+	for _, s := range direct {
+		rs.direct = s.d.appendTo(rs.direct)
 	}
-	r.counted = len(untapped) > 0
+	for _, s := range boxed {
+		rs.boxed = append(rs.boxed, s.d)
+	}
+	// Both lists are in the order the subscriptions were made: merge them.
+	for i, j := 0, 0; i < len(direct) || j < len(boxed); {
+		if j == len(boxed) || i < len(direct) && direct[i].seq < boxed[j].seq {
+			rs.all = append(rs.all, direct[i].d)
+			i++
+		} else {
+			rs.all = append(rs.all, boxed[j].d)
+			j++
+		}
+	}
 	return r
 }
 
-// rebuildRoutes stores a new table in which the routes that a subscription
-// of type changed affects are recomputed, and retires the routes replaced.
-// A closed bus keeps its table: its routes are all retired. b.mu is held.
-func (b *Bus) rebuildRoutes(changed reflect.Type) {
-	if b.Closed() {
+// routesTo calls f with each route computed so far that delivers to a
+// subscription of type typ, and whether it hands it boxed events. b.mu is
+// held.
+func (b *Bus) routesTo(typ reflect.Type, f func(r *route, boxed bool)) {
+	routes := b.table.Load().routes
+	if typ.Kind() != reflect.Interface {
+		if r := routes[typ]; r != nil {
+			f(r, false)
+		}
 		return
 	}
-	old := b.table.Load()
-	routes := make(map[reflect.Type]*route, len(old.routes))
-	iface := changed.Kind() == reflect.Interface
-	var replaced []*route
-	for t, r := range old.routes {
-		if !r.dynamic && (t == changed || iface && t.Implements(changed)) {
-			replaced = append(replaced, r)
-			r = b.buildRoute(t)
+	for t, r := range routes {
+		if !r.dynamic && t.Implements(typ) {
+			f(r, true)
 		}
-		routes[t] = r
-	}
-	// The new table first: a publish that finds a retired route reads the
-	// table again and must find its successor.
-	b.table.Store(newTable(routes))
-	for _, r := range replaced {
-		b.retire(r)
 	}
 }
 
-// retire seals r, so that no publish enters it any more, and keeps it in
-// b.retired until the publishes in it have left. b.mu is held.
-func (b *Bus) retire(r *route) {
-	r.flight.close()
-	b.retired = slices.DeleteFunc(b.retired, func(r *route) bool { return b.forget(r) })
-	if !b.forget(r) {
-		b.retired = append(b.retired, r)
+// add appends s to the route. b.mu is held.
+func (r *route) add(s *Subscription, boxed bool) {
+	cur := r.subs.Load()
+	next := *cur
+	if boxed {
+		next.boxed = append(cur.boxed, s.d)
+	} else {
+		next.direct = s.d.appendTo(cur.direct)
 	}
+	next.all = append(cur.all, s.d)
+	r.subs.Store(&next)
 }
 
-// forget reports whether the publishes along the retired route r have all
-// left; if so, it moves their count to r's subscriptions (see
-// Subscription.Stats) and drops r from their lists. b.mu is held.
-func (b *Bus) forget(r *route) bool {
-	if !r.flight.over() {
-		return false
+// remove removes s from the route, in new slices. b.mu is held.
+func (r *route) remove(s *Subscription, boxed bool) {
+	cur := r.subs.Load()
+	next := *cur
+	if boxed {
+		next.boxed = without(cur.boxed, s.d)
+	} else {
+		next.direct = s.d.removeFrom(cur.direct)
 	}
-	n := r.flight.completed()
-	for _, d := range slices.Concat(r.directAny, r.boxed) {
-		s := d.sub()
-		if i := slices.Index(s.routes, r); i >= 0 {
-			s.routes = slices.Delete(s.routes, i, i+1)
-			s.base += n
+	next.all = without(cur.all, s.d)
+	r.subs.Store(&next)
+}
+
+// without returns a new slice of the deliverers of l but d.
+func without(l []deliverer, d deliverer) []deliverer {
+	out := make([]deliverer, 0, len(l))
+	for _, x := range l {
+		if x != d {
+			out = append(out, x)
 		}
 	}
-	return true
+	return out
 }

@@ -1,21 +1,6 @@
 package bus
 
-import (
-	"fmt"
-	"reflect"
-)
-
-// reason indexes a subscription's drop counters.
-type reason int
-
-const (
-	reasonNewest reason = iota
-	reasonOldest
-	reasonTimeout
-	reasonCanceled
-	reasonRejected
-	numReasons
-)
+import "reflect"
 
 // Drops counts the events a subscription did not get, by reason.
 type Drops struct {
@@ -76,14 +61,11 @@ func (b *Bus) Stats() []SubscriptionStats {
 }
 
 // Stats returns the subscription's counters; they stay readable after
-// Unsubscribe.
+// Unsubscribe. Delivered is exact once no delivery to the subscription is
+// under way (after Unsubscribe, or once the publishes have returned).
 //
-// Delivered is not counted per delivery, which would cost every delivery
-// an atomic add. For an actor it is counted by the actor's tap (see typed)
-// under the actor's lock. For another inbox it is the number of publishes
-// that went along the routes to the subscription (each route counts them
-// anyway, see flight) less the events offered and not delivered; a
-// publish is counted when it leaves its route, before Publish returns.
+// Delivered costs a delivery nothing beyond its guard (see guard): it is
+// the guard's count of deliveries that left, less those that missed.
 func (s *Subscription) Stats() SubscriptionStats {
 	st := SubscriptionStats{
 		Name:      s.name,
@@ -104,22 +86,12 @@ func (s *Subscription) Stats() SubscriptionStats {
 	return st
 }
 
-// deliveries returns the number of events delivered: those its tap
-// counted and those that waited, or, without a tap, the publishes along
-// its routes less the events not delivered.
+// deliveries returns the number of events delivered: the deliveries that
+// left the guard less those that missed. A miss is counted just before its
+// delivery leaves: while deliveries are under way the difference may lag.
 func (s *Subscription) deliveries() uint64 {
-	if s.tap != nil {
-		return s.tap.Sent() + s.untapped.Load()
-	}
-	s.b.mu.Lock()
-	sent := s.base
-	for _, r := range s.routes {
-		sent += r.flight.completed()
-	}
-	s.b.mu.Unlock()
-	// An offer not delivered is counted as missed before its publish
-	// leaves the route: for a moment, missed may run ahead.
-	return sent - min(s.missed.Load(), sent)
+	left := s.guard.total()
+	return left - min(s.missed.Load(), left)
 }
 
 // depthNow returns the inbox's Len and Cap, or -1, -1 if it does not
@@ -129,81 +101,4 @@ func (s *Subscription) depthNow() (queued, capacity int) {
 		return -1, -1
 	}
 	return s.depth.Len(), s.depth.Cap()
-}
-
-// dropped counts a dropped event and reports it to the dead-letter hook.
-func (s *Subscription) dropped(k reason, ev any, why error) {
-	s.drops[k].Add(1)
-	dl := DeadLetter{Subscription: s.name, Event: ev, Reason: why}
-	if h := s.b.cfg.onDeadLetter; h != nil {
-		h(dl)
-		return
-	}
-	s.b.cfg.log().Warn("bus dead letter", "subscription", s.name, "event", fmt.Sprintf("%T", ev), "reason", why)
-}
-
-// fail reports an event dropped for a reason other than the policy and
-// returns the error Publish reports for it.
-func (s *Subscription) fail(k reason, ev any, why error) error {
-	s.dropped(k, ev, why)
-	return &DeliveryError{Subscription: s.name, Reason: why}
-}
-
-// A SlowSubscriber reports a subscription that fell behind: the first time
-// it drops an event, or a [Block] delivery to it waits for room longer than
-// [WithSlowAfter] (reported while the wait goes on), it is reported once to
-// the slow hook ([WithSlowHook]). It is reported again only after it
-// recovered: its inbox went down to a quarter of its capacity (for an inbox
-// that implements [Depther]), or 256 events in a row found room.
-type SlowSubscriber struct {
-	// Subscription is the subscription's name.
-	Subscription string
-	// Type is the event type subscribed to.
-	Type reflect.Type
-	// Where is where Subscribe was called, as "dir/file.go:line".
-	Where string
-	// Policy is the subscription's policy.
-	Policy Policy
-	// Queued and Capacity are the inbox's depth, or -1 when unknown.
-	Queued, Capacity int
-}
-
-// recoverAfter is how many events in a row must find room in a slow inbox
-// that does not report its depth before it counts as recovered.
-const recoverAfter = 256
-
-// becameSlow marks the subscription slow and reports it, unless it is
-// already.
-func (s *Subscription) becameSlow() {
-	if s.slow.Load() {
-		if s.okRun.Load() != 0 {
-			s.okRun.Store(0)
-		}
-		return
-	}
-	if !s.slow.CompareAndSwap(false, true) {
-		return
-	}
-	s.okRun.Store(0)
-	ss := SlowSubscriber{Subscription: s.name, Type: s.typ, Where: s.where, Policy: s.policy}
-	ss.Queued, ss.Capacity = s.depthNow()
-	if h := s.b.cfg.onSlow; h != nil {
-		h(ss)
-		return
-	}
-	s.b.cfg.log().Warn("bus subscriber is slow", "subscription", s.name, "type", s.typ.String(), "subscribed_at", s.where, "policy", s.policy.String(), "queued", ss.Queued, "capacity", ss.Capacity)
-}
-
-// recovering is called after a delivery to a slow subscription found room,
-// and clears its slow mark once its inbox has drained enough.
-func (s *Subscription) recovering() {
-	if s.depth != nil {
-		if s.depth.Len() <= s.depth.Cap()/4 {
-			s.slow.Store(false)
-		}
-		return
-	}
-	if s.okRun.Add(1) >= recoverAfter {
-		s.slow.Store(false)
-	}
 }

@@ -12,17 +12,17 @@ import (
 	"github.com/troupe-go/troupe/bus"
 )
 
-// tapCounter is an actor counting what it handles; stop stops it after it has
+// countingActor is an actor counting what it handles; stop stops it after it has
 // handled what it accepted.
-type tapCounter[M any] struct {
+type countingActor[M any] struct {
 	*actor.Actor[M]
 	handled atomic.Uint64
 	stop    func()
 }
 
-func newCounter[M any](t *testing.T, name string, mailbox int) *tapCounter[M] {
+func newCounter[M any](t *testing.T, name string, mailbox int) *countingActor[M] {
 	t.Helper()
-	c := &tapCounter[M]{}
+	c := &countingActor[M]{}
 	c.Actor = actor.New(name, func(context.Context, M) error {
 		c.handled.Add(1)
 		return nil
@@ -45,7 +45,7 @@ func newCounter[M any](t *testing.T, name string, mailbox int) *tapCounter[M] {
 
 // Actors subscribe and unsubscribe while events are published: an actor
 // gets nothing once Unsubscribe has returned, and every subscription's
-// Delivered, counted by its tap, is what its actor handled.
+// Delivered is what its actor handled.
 func TestActorSubscriptionsChurn(t *testing.T) {
 	ctx := testCtx(t)
 	b, _ := newBus(t)
@@ -103,7 +103,7 @@ func TestActorSubscriptionsChurn(t *testing.T) {
 // Close while events are published to actors: once Close has returned no
 // actor gets another event, and every event a publish accepted is either
 // delivered or reported as a dead letter, per subscription.
-func TestCloseCutsOffActorsInFlight(t *testing.T) {
+func TestCloseWhilePublishingToActors(t *testing.T) {
 	ctx := testCtx(t)
 	var mu sync.Mutex
 	dead := map[string]uint64{}
@@ -113,7 +113,7 @@ func TestCloseCutsOffActorsInFlight(t *testing.T) {
 		mu.Unlock()
 	}), bus.WithSlowHook(func(bus.SlowSubscriber) {}))
 	var subs []*bus.Subscription
-	var actors []*tapCounter[int]
+	var actors []*countingActor[int]
 	for i, p := range []bus.Policy{bus.Block, bus.DropNewest, bus.DropOldest} {
 		c := newCounter[int](t, fmt.Sprintf("a%d", i), 8)
 		actors = append(actors, c)

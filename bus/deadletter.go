@@ -1,0 +1,47 @@
+package bus
+
+import "fmt"
+
+// A DeadLetter is an event that was published to a subscription but never
+// accepted by its inbox, or evicted from it, with the reason why. Every such
+// event is counted in the subscription's [SubscriptionStats] and handed to
+// the dead-letter hook ([WithDeadLetterHook]) once.
+type DeadLetter struct {
+	// Subscription is the name of the subscription ([WithName]).
+	Subscription string
+	// Event is the event that was not delivered.
+	Event any
+	// Reason matches one of [ErrDroppedNewest], [ErrDroppedOldest],
+	// [ErrTimeout], [ErrCanceled] or [ErrRejected] with errors.Is.
+	Reason error
+}
+
+// reason indexes a subscription's drop counters.
+type reason int
+
+const (
+	reasonNewest reason = iota
+	reasonOldest
+	reasonTimeout
+	reasonCanceled
+	reasonRejected
+	numReasons
+)
+
+// dropped counts a dropped event and reports it to the dead-letter hook.
+func (s *Subscription) dropped(k reason, ev any, why error) {
+	s.drops[k].Add(1)
+	dl := DeadLetter{Subscription: s.name, Event: ev, Reason: why}
+	if h := s.b.cfg.onDeadLetter; h != nil {
+		h(dl)
+		return
+	}
+	s.b.cfg.log().Warn("bus dead letter", "subscription", s.name, "event", fmt.Sprintf("%T", ev), "reason", why)
+}
+
+// deliveryError reports an event dropped for a reason other than the
+// policy and returns the error Publish reports for it.
+func (s *Subscription) deliveryError(k reason, ev any, why error) error {
+	s.dropped(k, ev, why)
+	return &DeliveryError{Subscription: s.name, Reason: why}
+}
