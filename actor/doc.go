@@ -52,12 +52,15 @@
 //	sup.Add("email", p)            // a Pool is a supervisor.Runner
 //	p.SetWorkers(8)                // at run time; nothing queued is lost
 //
-// Without a key, any idle worker takes the next message and messages of
-// different workers are handled in no particular order. With [KeyBy] or
-// [KeyByString], Run's goroutine dispatches each message to the worker its
-// key maps to, so that one key's messages are handled one at a time, in the
-// order they were accepted; a busy worker then holds up the messages behind
-// it in the mailbox.
+// An actor and a pool are the same mailbox and the same handler loop: an
+// actor runs one loop on Run's goroutine, a pool one per worker. Without a
+// key, any idle worker takes the next message and messages of different
+// workers are handled in no particular order. With [KeyBy] or
+// [KeyByString], one key's messages are handled one at a time, in the
+// order they were accepted, by whichever worker holds that key's earlier
+// messages; a key nobody holds goes to any free worker, so a worker stuck
+// on one key holds up only that key (and the keys it already held). The
+// pool-only options are [PoolOption]s, which [New] does not accept.
 //
 // A worker whose handler panics is restarted at once in place while the
 // others go on, and the message in hand is retried and then reported as for
@@ -66,13 +69,6 @@
 // pool's supervisor counts them against its intensity like any child's
 // failures. On cancellation all workers drain the mailbox within the drain
 // timeout. [Pool.Stats] adds the busy workers and each worker's counters.
-//
-// # Taps
-//
-// [Actor.Tap] returns a [Tap]: a sender's own way into the mailbox that can
-// be closed, after which no send through it is under way or succeeds, and
-// that counts what it sent. The bus delivers to actors through taps, so that
-// Unsubscribe cuts a subscription off at no cost to each publish.
 //
 // # Observability
 //
@@ -86,7 +82,9 @@
 //
 // Send, TrySend and handling a message do not allocate, in an actor or a
 // pool. A send takes the mailbox lock once; handling a message costs the
-// actor one atomic add, and taking up to 32 messages one lock. A clock is
+// loop one atomic add, and taking messages one lock: up to 32 at a time for
+// an actor, one at a time for a pool's worker, so that a worker never holds
+// messages another idle worker could handle. A clock is
 // read, outside the lock, for one accepted message in 16, to estimate the
 // oldest message's wait.
 package actor

@@ -37,10 +37,6 @@ var (
 	// ErrDrainTimeout is the reason of a dead letter still queued when the
 	// drain timeout after cancellation ran out.
 	ErrDrainTimeout = errors.New("actor: not handled within the drain timeout")
-
-	// ErrTapClosed is returned by the sends through a [Tap] once it is
-	// closed.
-	ErrTapClosed = errors.New("actor: tap closed")
 )
 
 type deadlockError struct{}

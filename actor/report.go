@@ -63,4 +63,3 @@ func (c *config) reportError(ctx context.Context, name string, msg any, err erro
 // abandoner is implemented by messages that someone waits on (see [Ask]):
 // they are told when their handler failed or they became dead letters.
 type abandoner interface{ abandon(err error) }
-
