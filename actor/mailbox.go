@@ -344,7 +344,7 @@ func (mb *mailbox[M]) stats(loops []*loop[M]) Stats {
 		s.Failed += l.failed.Load()
 		s.Panics += l.panicked.Load()
 	}
-	s.OldestWait = mb.wait.oldestOf(mb.q.pushed, s.Queued)
+	s.OldestWait = mb.wait.oldest(mb.q.pushed, s.Queued)
 	mb.mu.Unlock()
 	return s
 }

@@ -18,8 +18,7 @@ const stampEvery = 16
 // an estimate that errs long by at most the time it took to accept
 // stampEvery-1 messages.
 type waitClock struct {
-	n      atomic.Uint64 // messages accepted so far; message k has sequence k
-	stamps []stamp       // ring of stamps, indexed by sequence / stampEvery
+	stamps []stamp // ring of stamps, indexed by sequence / stampEvery
 	mask   uint64
 }
 
@@ -38,12 +37,8 @@ func (w *waitClock) init(capacity int) {
 	w.mask = size - 1
 }
 
-// sent counts one accepted message and stamps it if its turn has come.
-func (w *waitClock) sent() { w.stamp(w.n.Add(1)) }
-
-// stamp stamps the message with sequence n if its turn has come, for an
-// owner that counts the accepted messages itself instead of with sent. It
-// may be called by several senders at once, and after the message was
+// stamp stamps the message with sequence n (the mailbox numbers the
+// messages it accepts from 1) if its turn has come. It may be called by several senders at once, and after the message was
 // accepted: a stamp read while it is written reads as unavailable, and a
 // late one errs short by the delay.
 func (w *waitClock) stamp(n uint64) {
@@ -56,13 +51,10 @@ func (w *waitClock) stamp(n uint64) {
 	s.seq.Store(n)
 }
 
-// oldest returns the estimated wait of the head of a mailbox holding queued
-// messages, or 0 when it is empty or the estimate is unavailable.
-func (w *waitClock) oldest(queued int) time.Duration { return w.oldestOf(w.n.Load(), queued) }
-
-// oldestOf is oldest for an owner that counts the accepted messages itself:
-// n of them so far.
-func (w *waitClock) oldestOf(n uint64, queued int) time.Duration {
+// oldest returns the estimated wait of the head of a mailbox that has
+// accepted n messages so far and holds queued of them, or 0 when it is empty
+// or the estimate is unavailable.
+func (w *waitClock) oldest(n uint64, queued int) time.Duration {
 	if queued <= 0 || uint64(queued) > n {
 		return 0
 	}
