@@ -29,10 +29,12 @@ type loop[M any] struct {
 	id int
 
 	// batch holds the messages taken from the mailbox and not handed to
-	// the handler yet, from batch[next]; its capacity is the most taken at
-	// once.
-	batch []M
-	next  int
+	// the handler yet, from batch[next]; its capacity, batchCap, the most
+	// taken at once. It is made at the first take: an idle actor holds no
+	// buffer.
+	batch    []M
+	next     int
+	batchCap int
 	// inHand is set while the message handed out by nextHeld is still
 	// counted as held in progress.
 	inHand bool
@@ -75,7 +77,7 @@ type loop[M any] struct {
 func (l *loop[M]) init(mb *mailbox[M], h Handler[M], id, batch int) {
 	l.mb, l.handler, l.id = mb, h, id
 	_, l.asks = any(*new(M)).(abandoner)
-	l.batch = make([]M, 0, min(batch, mb.q.size))
+	l.batchCap = min(batch, mb.q.size)
 	l.wake = make(chan struct{}, 1)
 }
 
@@ -182,6 +184,9 @@ const (
 // with park, a loop that took nothing and is to go on is parked, to be
 // woken by the next send.
 func (l *loop[M]) take(park bool) (took, more bool) {
+	if l.batch == nil {
+		l.batch = make([]M, l.batchCap)
+	}
 	l.batch = l.batch[:cap(l.batch)]
 	l.mb.mu.Lock()
 	if l.parked {
