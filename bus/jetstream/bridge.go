@@ -151,6 +151,14 @@ func (b *Bridge) EnsureStream(ctx context.Context) error {
 	return nil
 }
 
+// streamLost makes the next [Bridge.EnsureStream] look at the stream
+// again: an import's pull failed, and the server may have lost its store.
+func (b *Bridge) streamLost() {
+	b.mu.Lock()
+	b.ready = false
+	b.mu.Unlock()
+}
+
 func (b *Bridge) ensureStream(ctx context.Context) error {
 	s, err := b.js.Stream(ctx, b.cfg.stream)
 	if b.cfg.existing {

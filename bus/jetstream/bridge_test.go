@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/troupe-go/troupe/supervisor"
 )
 
 func TestPublishServerDownReturnsError(t *testing.T) {
@@ -113,8 +114,8 @@ func TestStreamAndConsumerUpdatedFromOptions(t *testing.T) {
 			t.Fatal(err)
 		}
 		cfg := c.CachedInfo().Config
-		if cfg.AckWait != wait || cfg.MaxAckPending != 8 || cfg.Durable != "upd" || cfg.AckPolicy != jetstream.AckExplicitPolicy {
-			t.Errorf("consumer config = AckWait %v, MaxAckPending %d, Durable %q; want %v, 8, upd", cfg.AckWait, cfg.MaxAckPending, cfg.Durable, wait)
+		if cfg.AckWait != wait || cfg.MaxAckPending != 64 || cfg.Durable != "upd" || cfg.AckPolicy != jetstream.AckExplicitPolicy {
+			t.Errorf("consumer config = AckWait %v, MaxAckPending %d, Durable %q; want %v, 64 (16 mailboxes), upd", cfg.AckWait, cfg.MaxAckPending, cfg.Durable, wait)
 		}
 	}
 }
@@ -223,3 +224,6 @@ func TestConnectLogsAsynchronousErrors(t *testing.T) {
 		return
 	}
 }
+
+// An exporter is told when its supervisor will not run it again.
+var _ supervisor.Retirer = (*Exporter)(nil)

@@ -33,6 +33,11 @@ var (
 	// The reason also wraps the handler's error or the panic.
 	ErrMaxDeliver = errors.New("jetstream: delivered the maximum number of times")
 
+	// ErrPanicked is the error of an import's handler that panicked: the
+	// panic is recovered, with its value and stack in the error's text,
+	// and counts as a failure of the message.
+	ErrPanicked = errors.New("jetstream: handler panicked")
+
 	// ErrStream wraps the error of creating, updating or looking up the
 	// stream; with [WithExistingStream], a missing stream.
 	ErrStream = errors.New("jetstream: stream unavailable")

@@ -195,11 +195,22 @@ func newApp(cfg Config, log *slog.Logger, mailer Mailer, ln net.Listener) (*App,
 		} else {
 			adds = append(adds, a.emailSup.Add("sender", a.emailActor))
 		}
-		// When email restarts too often, its supervisor gives up and the
-		// email subtree stays down; orders, inventory and analytics go on,
-		// and the emails left in its mailbox are reported at shutdown
-		// (with -nats, they stay in JetStream for the next worker).
-		add("email", a.emailSup, supervisor.WithRestart(supervisor.Temporary), supervisor.WithShutdown(shutdown+time.Second))
+		// In one process, when email restarts too often its supervisor
+		// gives up and the email subtree stays down; orders, inventory and
+		// analytics go on, and the emails left in its mailbox are reported
+		// at shutdown. With -nats the orders wait in JetStream: a subtree
+		// that gave up is restarted by the root, and past the root's own
+		// limit the process exits non-zero, for systemd or Kubernetes to
+		// start it again, instead of idling with the orders pending.
+		restart := supervisor.Temporary
+		if a.nats.email != nil {
+			restart = supervisor.Transient
+		}
+		var email supervisor.Runner = a.emailSup
+		if cfg.wrapEmail != nil {
+			email = cfg.wrapEmail(email)
+		}
+		add("email", email, supervisor.WithRestart(restart), supervisor.WithShutdown(shutdown+time.Second))
 	}
 	if a.server != nil {
 		add("http", a.server)

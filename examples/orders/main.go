@@ -62,6 +62,9 @@ type Config struct {
 
 	RestartBackoffMin time.Duration
 	RestartBackoffMax time.Duration
+
+	// wrapEmail, set by tests, wraps the email subtree.
+	wrapEmail func(supervisor.Runner) supervisor.Runner
 	Mailbox           int
 	BlockTimeout      time.Duration
 	DrainTimeout      time.Duration
@@ -190,6 +193,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	log := newLogger(stderr, cfg.Verbose)
+	cfg.wrapEmail = hooksFrom(ctx).wrapEmail
 
 	// A worker process serves HTTP (GET /stats) only when asked to.
 	workersOnly := cfg.NATS != "" && cfg.Role == roleWorkers

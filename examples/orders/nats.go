@@ -14,6 +14,7 @@ import (
 
 	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/bus/jetstream"
+	"github.com/troupe-go/troupe/supervisor"
 )
 
 // Roles of a process when the orders cross processes through NATS (-nats).
@@ -40,8 +41,9 @@ func (e OrderCreated) EventID() string { return e.ID }
 // hooks lets the tests watch a run of the whole program: the orders placed
 // and the emails sent. It travels in run's context.
 type hooks struct {
-	placed  func(id string)
-	emailed func(id string)
+	placed    func(id string)
+	emailed   func(id string)
+	wrapEmail func(supervisor.Runner) supervisor.Runner // the email subtree
 }
 
 type hooksKey struct{}

@@ -28,7 +28,7 @@ type NATSStats struct {
 	Exported     uint64 `json:"exported"`      // orders JetStream acknowledged
 	ExportFailed uint64 `json:"export_failed"` // orders given up after the last attempt
 	Acked        uint64 `json:"email_acked"`   // orders acked by the email import
-	Redelivered  uint64 `json:"email_redelivered"`
+	Retried      uint64 `json:"email_retried"` // handler attempts made again after a failure
 	Dead         uint64 `json:"email_dead"`
 	Released     uint64 `json:"email_released"` // given back unhandled at shutdown
 	Skipped      uint64 `json:"email_skipped"`  // delivered again, already emailed
@@ -125,7 +125,7 @@ func (a *App) Stats() Stats {
 		}
 		if im := a.nats.email; im != nil {
 			is := im.Stats()
-			st.NATS.Acked, st.NATS.Redelivered, st.NATS.Dead, st.NATS.Released = is.Acked, is.Naked, is.Terminated, is.Released
+			st.NATS.Acked, st.NATS.Retried, st.NATS.Dead, st.NATS.Released = is.Acked, is.Retried+is.Naked, is.Terminated, is.Released
 			st.NATS.Skipped = a.nats.skipped()
 		}
 	}

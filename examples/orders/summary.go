@@ -67,8 +67,8 @@ func printSummary(w io.Writer, a *App, load *loadResult, took time.Duration) {
 		}
 		if a.nats.email != nil {
 			row("  email acked", n.Acked, fmt.Sprintf("acked after the handler returned nil; %d skipped: already emailed", n.Skipped))
-			row("  redelivered", n.Redelivered, fmt.Sprintf("naked with backoff after a failure; %d dead after the last delivery", n.Dead))
-			row("  released", n.Released, "pulled, given back unhandled when the import restarted or stopped")
+			row("  retried", n.Retried, fmt.Sprintf("handler failed or panicked, tried again with backoff, in order; %d dead after the last attempt", n.Dead))
+			row("  released", n.Released, "pulled, given back unhandled when the worker stopped")
 		}
 	}
 
