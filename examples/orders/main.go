@@ -64,12 +64,12 @@ type Config struct {
 	RestartBackoffMax time.Duration
 
 	// wrapEmail, set by tests, wraps the email subtree.
-	wrapEmail func(supervisor.Runner) supervisor.Runner
-	Mailbox           int
-	BlockTimeout      time.Duration
-	DrainTimeout      time.Duration
-	Stock             map[string]int
-	Verbose           bool
+	wrapEmail    func(supervisor.Runner) supervisor.Runner
+	Mailbox      int
+	BlockTimeout time.Duration
+	DrainTimeout time.Duration
+	Stock        map[string]int
+	Verbose      bool
 
 	NATS   string // NATS server URL: export OrderCreated, import email from JetStream
 	Role   string // with NATS: roleAll, roleAPI or roleWorkers
