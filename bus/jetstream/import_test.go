@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/troupe-go/troupe/actor"
@@ -427,5 +428,66 @@ func TestConsumerLeavesMaxDeliverToTheImport(t *testing.T) {
 	}
 	if got := info.Config.MaxDeliver; got != -1 {
 		t.Errorf("consumer MaxDeliver = %d; want -1 (the import terminates after WithMaxDeliver failures)", got)
+	}
+}
+
+// Two healthy imports sharing a durable consumer, each with a queue that
+// takes them longer than AckWait to work through: every message is handled
+// once, because the messages waiting in a mailbox are reported in
+// progress, and never delivered to the other import.
+func TestSlowImportsAreNotRedeliveredToEachOther(t *testing.T) {
+	b := testBridge(t, serverURL(t))
+	ctx := context.Background()
+	if err := b.EnsureStream(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const n, mailbox = 24, 6
+	const ackWait = 600 * time.Millisecond
+	work := ackWait / 4 // a full mailbox takes 1.5 AckWait to work through
+	var mu sync.Mutex
+	calls := map[string]int{}
+	done := make(chan struct{}, n)
+	slow := func(_ context.Context, o OrderCreated) error {
+		time.Sleep(work) // the slow provider, not a synchronisation
+		mu.Lock()
+		calls[o.ID]++
+		mu.Unlock()
+		done <- struct{}{}
+		return nil
+	}
+	for i := range 2 {
+		im := NewImport("slow", b, slow, WithMailbox(mailbox), WithAckWait(ackWait))
+		if i == 0 {
+			if _, err := im.consumer(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		run(t, im)
+	}
+	for i := range n {
+		if err := Publish(ctx, b, OrderCreated{ID: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range n {
+		recv(t, done)
+	}
+	c, err := b.js.Consumer(ctx, b.Stream(), "slow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for id, c := range calls {
+		if c != 1 {
+			t.Errorf("order %s handled %d times; want 1", id, c)
+		}
+	}
+	if len(calls) != n || info.NumRedelivered != 0 {
+		t.Errorf("handled %d orders, %d redelivered by the server; want %d, 0", len(calls), info.NumRedelivered, n)
 	}
 }

@@ -32,6 +32,7 @@ type NATSStats struct {
 	Dead         uint64 `json:"email_dead"`
 	Released     uint64 `json:"email_released"` // given back unhandled at shutdown
 	Skipped      uint64 `json:"email_skipped"`  // delivered again, already emailed
+	Twice        uint64 `json:"email_twice"`    // emailed by two workers (one frozen mid-send)
 }
 
 // OrderStats counts the answers of the order handler.
@@ -126,7 +127,7 @@ func (a *App) Stats() Stats {
 		if im := a.nats.email; im != nil {
 			is := im.Stats()
 			st.NATS.Acked, st.NATS.Retried, st.NATS.Dead, st.NATS.Released = is.Acked, is.Retried+is.Naked, is.Terminated, is.Released
-			st.NATS.Skipped = a.nats.skipped()
+			st.NATS.Skipped, st.NATS.Twice = a.nats.skipped(), a.nats.twice()
 		}
 	}
 	for _, s := range a.bus.Stats() {

@@ -66,7 +66,10 @@ func printSummary(w io.Writer, a *App, load *loadResult, took time.Duration) {
 			row("  exported", n.Exported, fmt.Sprintf("OrderCreated acknowledged by JetStream (%d given up)", n.ExportFailed))
 		}
 		if a.nats.email != nil {
-			row("  email acked", n.Acked, fmt.Sprintf("acked after the handler returned nil; %d skipped: already emailed", n.Skipped))
+			row("  email acked", n.Acked, fmt.Sprintf("acked after the handler returned nil; %d skipped: already in the shared bucket", n.Skipped))
+			if n.Twice > 0 {
+				row("  emailed twice", n.Twice, "sent here while another worker sent it too (a worker frozen or cut off mid-send)")
+			}
 			row("  retried", n.Retried, fmt.Sprintf("handler failed or panicked, tried again with backoff, in order; %d dead after the last attempt", n.Dead))
 			row("  released", n.Released, "pulled, given back unhandled when the worker stopped")
 		}
