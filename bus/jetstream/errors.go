@@ -55,6 +55,13 @@ var (
 	// and export them: every event would go round JetStream forever.
 	ErrLoop = errors.New("jetstream: imported events would be exported again")
 
+	// ErrMaybeStored is also matched by the reason of an exported event
+	// given up after a publish whose ack did not come in time: JetStream
+	// may have stored it. Publishing it again is safe: its Nats-Msg-Id is
+	// the same, and JetStream drops the copy within the stream's duplicate
+	// window.
+	ErrMaybeStored = errors.New("jetstream: may have been stored")
+
 	// ErrStopped is the reason of an exported event that was accepted but
 	// could not be published before its [Exporter] stopped, and of an
 	// imported message released unhandled at shutdown.

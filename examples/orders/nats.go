@@ -115,12 +115,13 @@ func (l *sentLog) Close() error {
 
 // natsParts are the pieces of the service that talk to JetStream.
 type natsParts struct {
-	bridge   *jetstream.Bridge
-	exporter *jetstream.Exporter             // nil for the workers
-	email    *jetstream.Import[OrderCreated] // nil for the API
-	sent     *sentLog                        // nil for the API
-	skipped  func() uint64                   // orders delivered again and not emailed twice
-	twice    func() uint64                   // orders two workers emailed (a worker frozen mid-send)
+	bridge                 *jetstream.Bridge
+	api                    bool                            // orders are published to JetStream (publishDurable)
+	published, unpublished atomic.Uint64                   // orders JetStream acked; gave up on
+	email                  *jetstream.Import[OrderCreated] // nil for the API
+	sent                   *sentLog                        // nil for the API
+	skipped                func() uint64                   // orders delivered again and not emailed twice
+	twice                  func() uint64                   // orders two workers emailed (a worker frozen mid-send)
 }
 
 // connectNATS connects to the server at cfg.NATS with the service's stream.

@@ -62,8 +62,8 @@ func printSummary(w io.Writer, a *App, load *loadResult, took time.Duration) {
 
 	if n := st.NATS; n != nil {
 		row("JETSTREAM", "", fmt.Sprintf("stream %s, role %s", n.Stream, n.Role))
-		if a.nats.exporter != nil {
-			row("  exported", n.Exported, fmt.Sprintf("OrderCreated acknowledged by JetStream (%d given up)", n.ExportFailed))
+		if a.nats.api {
+			row("  published", n.Published, fmt.Sprintf("OrderCreated stored by JetStream before the 201 (%d not acknowledged in time: 503)", n.Unpublished))
 		}
 		if a.nats.email != nil {
 			row("  email acked", n.Acked, fmt.Sprintf("acked after the handler returned nil; %d skipped: already in the shared bucket", n.Skipped))
