@@ -41,8 +41,10 @@ import (
 // (never a bare Nak, which would burn the deliveries in microseconds), and
 // the handler goes on with the next messages meanwhile.
 //
-// [WithMaxDeliver] bounds the handler attempts of a message: after the
-// last failed one it is terminated and reported as a [DeadLetter] matching
+// [WithMaxDeliver] bounds the handler attempts of a message (a failure
+// while the connection to the broker is down does not count: the import
+// waits for the connection and tries again): after the last failed one it
+// is terminated and reported as a [DeadLetter] matching
 // [ErrMaxDeliver], also copied to [WithDeadLetterSubject] if set. Only
 // handler attempts count, not the deliveries of a message given back
 // unhandled (at shutdown) or delivered again after AckWait; the count is
@@ -208,8 +210,13 @@ const fetchWait = time.Second
 
 // pull moves messages from the consumer to the mailbox, as many as it has
 // room for, until ctx is done. A failed pull is a broker fault: pull logs
-// it, waits with backoff and makes the stream and consumer ready again.
+// it, waits with backoff and makes the stream and consumer ready again. A
+// pull request to a consumer the server lost is not answered at all, so
+// after a reconnection, and every few idle pulls, pull asks the server
+// whether the consumer is still there.
 func (im *Import[E]) pull(ctx context.Context, cons jetstream.Consumer) {
+	idle := 0
+	reconnects := im.b.nc.Stats().Reconnects
 	for ctx.Err() == nil {
 		n := im.cfg.mailbox - im.held.len()
 		if n <= 0 {
@@ -219,15 +226,32 @@ func (im *Import[E]) pull(ctx context.Context, cons jetstream.Consumer) {
 			}
 			continue
 		}
+		got := 0
 		batch, err := cons.Fetch(n, jetstream.FetchMaxWait(fetchWait))
 		if err == nil {
 			for msg := range batch.Messages() {
+				got++
 				im.dispatch(msg)
 			}
 			err = batch.Error()
 		}
 		if err == nil || errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
-			continue
+			if got > 0 {
+				idle = 0
+				continue
+			}
+			idle++
+			r := im.b.nc.Stats().Reconnects
+			if idle%checkAfterIdle != 0 && r == reconnects {
+				continue
+			}
+			reconnects = r
+			ictx, cancel := context.WithTimeout(ctx, fetchWait)
+			_, err = cons.Info(ictx)
+			cancel()
+			if err == nil || ctx.Err() != nil {
+				continue
+			}
 		}
 		im.b.log.Warn("jetstream import cannot pull; making the consumer ready again", "import", im.durable, "error", err)
 		im.b.streamLost()
@@ -238,6 +262,10 @@ func (im *Import[E]) pull(ctx context.Context, cons jetstream.Consumer) {
 		}
 	}
 }
+
+// checkAfterIdle is how many pulls in a row that brought nothing make the
+// import check that its consumer still exists.
+const checkAfterIdle = 5
 
 // ready makes the stream and the consumer ready, retrying with backoff
 // while the broker is faulty, and logging it. It returns nil, nil when ctx
@@ -321,6 +349,19 @@ func (im *Import[E]) handle(ctx context.Context, d delivery[E]) error {
 			return nil
 		}
 		im.failed.Add(1)
+		if !im.b.nc.IsConnected() {
+			// The handler most likely needed the broker, and the message
+			// could not be settled anyway: wait for the connection
+			// without spending an attempt.
+			attempt--
+			im.b.log.Warn("jetstream import handler failed while disconnected; waiting for the connection", "import", im.durable,
+				"subject", d.msg.Subject(), "error", firstLine(err))
+			if !im.wait(ctx, im.cfg.delay(1)) {
+				im.release(d.msg)
+				return nil
+			}
+			continue
+		}
 		n := attempt
 		if im.cfg.unordered {
 			n = im.fails.add(seq)

@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	njs "github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
 
@@ -163,17 +162,21 @@ func (e *emailed) store(ctx context.Context) (njs.KeyValue, error) {
 	return kv, nil
 }
 
-// lost forgets the bucket after an error that says it is gone.
-func (e *emailed) lost(err error) {
-	if errors.Is(err, njs.ErrBucketNotFound) || errors.Is(err, njs.ErrStreamNotFound) || errors.Is(err, nats.ErrNoResponders) {
-		e.mu.Lock()
-		e.kv = nil
-		e.mu.Unlock()
-	}
+// lost forgets the bucket after an error: the server may have lost its
+// store, and making the bucket again is idempotent and cheap.
+func (e *emailed) lost() {
+	e.mu.Lock()
+	e.kv = nil
+	e.mu.Unlock()
 }
+
+// kvTimeout bounds one operation on the bucket.
+const kvTimeout = 2 * time.Second
 
 // done reports whether the order was emailed already.
 func (e *emailed) done(ctx context.Context, id string) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, kvTimeout)
+	defer cancel()
 	kv, err := e.store(ctx)
 	if err != nil {
 		return false, err
@@ -185,27 +188,37 @@ func (e *emailed) done(ctx context.Context, id string) (bool, error) {
 	case errors.Is(err, njs.ErrKeyNotFound):
 		return false, nil
 	}
-	e.lost(err)
+	e.lost()
 	return false, err
 }
 
 // record records that the order was emailed by worker, retrying until it
 // is stored or ctx ends: the email went out, and sending it again because
 // the record failed would send it twice. It reports whether another worker
-// had recorded it first (the email then went out twice).
+// had recorded it first (the email then went out twice); a record of this
+// worker found there was made by an earlier attempt whose answer was lost.
 func (e *emailed) record(ctx context.Context, id, worker string) (twice bool, err error) {
 	for attempt := 1; ; attempt++ {
-		kv, err := e.store(ctx)
+		octx, cancel := context.WithTimeout(ctx, kvTimeout)
+		kv, err := e.store(octx)
 		if err == nil {
-			_, err = kv.Create(ctx, id, []byte(worker))
+			_, err = kv.Create(octx, id, []byte(worker))
+			if errors.Is(err, njs.ErrKeyExists) {
+				// Ours, if an earlier Create whose answer was lost
+				// stored it; another worker's otherwise.
+				var v njs.KeyValueEntry
+				if v, err = kv.Get(octx, id); err == nil {
+					cancel()
+					return string(v.Value()) != worker, nil
+				}
+			}
 			if err == nil {
+				cancel()
 				return false, nil
 			}
-			if errors.Is(err, njs.ErrKeyExists) {
-				return true, nil
-			}
-			e.lost(err)
+			e.lost()
 		}
+		cancel()
 		e.log.Warn("recording an email sent failed; retrying", "order", id, "attempt", attempt, "error", err)
 		t := time.NewTimer(min(time.Duration(attempt)*100*time.Millisecond, 2*time.Second))
 		select {
