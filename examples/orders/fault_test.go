@@ -1,7 +1,9 @@
 package main
 
-// The fault suite: the example built as a program, a nats-server of the
-// test's own (a binary, on a free port, with its own store), an API process
+// The fault suite: the example built as a program, a NATS server of the
+// test's own in a process of its own (the nats-server program when the
+// machine has one, else the test binary serving an in-process server), on
+// a free port with its own store, an API process
 // and worker processes, and the faults an operator meets: kill -9 of a
 // worker or of the API, the broker killed, restarted, paused or restarted
 // with its store lost, slow workers, panicking workers. Each test checks the
@@ -24,6 +26,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -32,6 +35,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -80,8 +84,9 @@ func ordersBinary(t *testing.T) string {
 	return binPath
 }
 
-// natsServerBinary returns the nats-server program, failing in CI and
-// skipping elsewhere when there is none.
+// natsServerBinary returns the nats-server program when the machine has
+// one, and "" otherwise: the test binary then serves NATS itself, in a
+// process of its own (see serveNATS), which the faults reach the same way.
 func natsServerBinary(t *testing.T) string {
 	t.Helper()
 	if p, err := exec.LookPath("nats-server"); err == nil {
@@ -90,11 +95,35 @@ func natsServerBinary(t *testing.T) string {
 	if _, err := os.Stat("/usr/sbin/nats-server"); err == nil {
 		return "/usr/sbin/nats-server"
 	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("the fault suite needs the nats-server program (on PATH or /usr/sbin/nats-server)")
-	}
-	t.Skip("the fault suite needs the nats-server program (on PATH or /usr/sbin/nats-server); skipped outside CI")
 	return ""
+}
+
+// selfNATSEnv makes the test binary a NATS server: "<port> <store dir>".
+const selfNATSEnv = "ORDERS_TEST_NATS_SERVER"
+
+// serveNATS runs an in-process NATS server with JetStream as the whole
+// process, until SIGTERM or SIGINT, for the fault suite on a machine
+// without the nats-server program.
+func serveNATS() int {
+	var port int
+	var dir string
+	if _, err := fmt.Sscan(os.Getenv(selfNATSEnv), &port, &dir); err != nil {
+		fmt.Fprintln(os.Stderr, selfNATSEnv+":", err)
+		return 2
+	}
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir, NoSigs: true})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	s.ConfigureLogger()
+	s.Start()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	<-sig
+	s.Shutdown()
+	s.WaitForShutdown()
+	return 0
 }
 
 func freePort(t *testing.T) int {
@@ -119,12 +148,19 @@ type proc struct {
 
 func startProc(t *testing.T, name, bin string, args ...string) *proc {
 	t.Helper()
+	return startProcEnv(t, name, nil, bin, args...)
+}
+
+// startProcEnv is startProc with variables added to the environment.
+func startProcEnv(t *testing.T, name string, env []string, bin string, args ...string) *proc {
+	t.Helper()
 	out := filepath.Join(t.TempDir(), name+".log")
 	f, err := os.Create(out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		f.Close()
@@ -203,7 +239,11 @@ func (s *natsServer) url() string { return fmt.Sprintf("nats://127.0.0.1:%d", s.
 
 func (s *natsServer) start() {
 	s.t.Helper()
-	s.p = startProc(s.t, "nats-server", s.bin, "-js", "-a", "127.0.0.1", "-p", fmt.Sprint(s.port), "-sd", s.store)
+	if s.bin != "" {
+		s.p = startProc(s.t, "nats-server", s.bin, "-js", "-a", "127.0.0.1", "-p", fmt.Sprint(s.port), "-sd", s.store)
+	} else {
+		s.p = startProcEnv(s.t, "nats-server", []string{fmt.Sprintf("%s=%d %s", selfNATSEnv, s.port, s.store)}, os.Args[0])
+	}
 	deadline := time.Now().Add(faultBound)
 	for {
 		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", s.port), time.Second)
