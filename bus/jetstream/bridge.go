@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -35,24 +37,72 @@ type Bridge struct {
 }
 
 // Connect opens a connection to the NATS server(s) at url and returns a
-// bridge that owns it: [Bridge.Close] drains and closes it. Options given
-// with [WithNATSOptions] are passed to nats.Connect, after the defaults of
-// reconnecting forever and of logging the errors the connection reports
-// on its own (a subscription too slow for its messages, say) to the
-// bridge's logger.
+// bridge that owns it: [Bridge.Close] drains and closes it.
+//
+// Connect does not wait for the broker: when no server answers, it returns
+// a bridge whose connection keeps trying in the background, with backoff
+// up to [DefaultReconnectMax], logging each failed attempt; exporters,
+// imports and [Publish] wait for it (or fail, within their context). The
+// connection reconnects forever after a disconnection, and logs the
+// disconnection and the reconnection. It does not buffer publishes while
+// disconnected: a publish made then fails at once and was not sent, so an
+// event is never stored behind its publisher's back after it was reported
+// as failed. It returns an error only for a URL it cannot use. Options
+// given with [WithNATSOptions] are passed to nats.Connect after these
+// defaults, and override them.
 func Connect(url string, opts ...Option) (*Bridge, error) {
 	cfg := newConfig(opts)
-	nopts := append([]nats.Option{nats.Name("troupe"), nats.MaxReconnects(-1), nats.ErrorHandler(asyncErrors(cfg.logger))}, cfg.natsOpts...)
+	log := cfg.logger
+	nopts := append([]nats.Option{
+		nats.Name("troupe"),
+		nats.MaxReconnects(-1),
+		nats.RetryOnFailedConnect(true),
+		nats.ReconnectBufSize(-1),
+		nats.CustomReconnectDelay(func(attempts int) time.Duration {
+			if attempts == 1 || attempts%10 == 0 {
+				log.Warn("nats server not reachable; trying again", "url", url, "attempts", attempts)
+			}
+			return reconnectDelay(attempts)
+		}),
+		nats.ErrorHandler(asyncErrors(log)),
+		nats.ConnectHandler(func(nc *nats.Conn) {
+			log.Info("nats connected", "url", nc.ConnectedUrlRedacted())
+		}),
+		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			log.Warn("nats disconnected; reconnecting", "error", err)
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			log.Info("nats reconnected", "url", nc.ConnectedUrlRedacted())
+		}),
+	}, cfg.natsOpts...)
 	nc, err := nats.Connect(url, nopts...)
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: connect %s: %w", url, err)
+	}
+	if !nc.IsConnected() {
+		log.Warn("nats server not reachable at start; connecting in the background", "url", url)
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("jetstream: connect %s: %w", url, err)
 	}
-	return &Bridge{cfg: cfg, js: js, nc: nc, owned: true, log: cfg.logger}, nil
+	return &Bridge{cfg: cfg, js: js, nc: nc, owned: true, log: log}, nil
+}
+
+// DefaultReconnectMax bounds the delay between two connection attempts of
+// a bridge made by [Connect].
+const DefaultReconnectMax = 2 * time.Second
+
+// reconnectDelay is the wait before connection attempt n+1: 50ms doubled
+// per attempt, capped at DefaultReconnectMax, with jitter.
+func reconnectDelay(n int) time.Duration {
+	d := 50 * time.Millisecond
+	for i := 1; i < n && d < DefaultReconnectMax; i++ {
+		d *= 2
+	}
+	d = min(d, DefaultReconnectMax)
+	return d/2 + rand.N(d/2+1)
 }
 
 // asyncErrors returns a nats.ErrorHandler that logs the errors the
@@ -149,6 +199,14 @@ func (b *Bridge) EnsureStream(ctx context.Context) error {
 	}
 	b.ready = true
 	return nil
+}
+
+// streamLost makes the next [Bridge.EnsureStream] look at the stream
+// again: an import's pull failed, and the server may have lost its store.
+func (b *Bridge) streamLost() {
+	b.mu.Lock()
+	b.ready = false
+	b.mu.Unlock()
 }
 
 func (b *Bridge) ensureStream(ctx context.Context) error {

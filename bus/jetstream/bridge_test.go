@@ -4,17 +4,20 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/troupe-go/troupe/supervisor"
 )
 
 func TestPublishServerDownReturnsError(t *testing.T) {
-	srv := startServer(t) // always in-process: the test stops it
-	b := testBridge(t, srv.ClientURL())
+	srv := newBroker(t) // always in-process: the test stops it
+	srv.start()
+	b := testBridge(t, srv.url)
 	ctx := context.Background()
 	if err := b.EnsureStream(ctx); err != nil {
 		t.Fatal(err)
@@ -22,8 +25,7 @@ func TestPublishServerDownReturnsError(t *testing.T) {
 	if err := Publish(ctx, b, OrderCreated{ID: "before"}); err != nil {
 		t.Fatalf("Publish while up: %v", err)
 	}
-	srv.Shutdown()
-	srv.WaitForShutdown()
+	srv.stop()
 
 	pctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
@@ -31,24 +33,44 @@ func TestPublishServerDownReturnsError(t *testing.T) {
 	if !errors.Is(err, ErrPublish) {
 		t.Fatalf("Publish while down = %v; want ErrPublish", err)
 	}
+}
 
-	// The exporter reports the event as a dead letter after its attempts.
-	hook, dead := deadLetters()
-	x := NewExporter("export", b, WithDeadLetterHook(hook), WithPublishAttempts(2),
-		WithPublishTimeout(50*time.Millisecond), WithBackoff(time.Millisecond, time.Millisecond))
-	// The stream was made ready while the server was up: Run goes straight
-	// to publishing.
-	run(t, x)
-	in := NewInbox[OrderCreated](x)
-	if err := in.Send(ctx, OrderCreated{ID: "lost?"}); err != nil {
+// While the broker is down an exporter waits for it instead of spending
+// its attempts: an outage does not make dead letters of events the broker
+// stores once it is back.
+func TestExporterWaitsForTheBroker(t *testing.T) {
+	srv := newBroker(t)
+	srv.start()
+	b := testBridge(t, srv.url, WithStorage(jetstream.FileStorage))
+	ctx := context.Background()
+	if err := b.EnsureStream(ctx); err != nil {
 		t.Fatal(err)
 	}
-	dl := recv(t, dead)
-	if !errors.Is(dl.Reason, ErrPublish) || dl.MsgID != "lost?" || dl.Attempts != 2 {
-		t.Errorf("dead letter = %+v; want ErrPublish for lost? after 2 attempts", dl)
+	srv.stop()
+	hook, dead := deadLetters()
+	x := NewExporter("export", b, WithDeadLetterHook(hook), WithPublishAttempts(2),
+		WithPublishTimeout(50*time.Millisecond), WithBackoff(time.Millisecond, 20*time.Millisecond))
+	run(t, x)
+	in := NewInbox[OrderCreated](x)
+	if err := in.Send(ctx, OrderCreated{ID: "during the outage"}); err != nil {
+		t.Fatal(err)
 	}
-	if s := x.Stats(); s.Failed != 1 || s.Published != 0 {
-		t.Errorf("Failed, Published = %d, %d; want 1, 0", s.Failed, s.Published)
+	// Let the exporter fail while the broker is down (more than its
+	// attempts allow), then bring the broker back.
+	for !x.b.nc.IsReconnecting() {
+		runtime.Gosched()
+	}
+	time.Sleep(200 * time.Millisecond) // the outage itself, not a synchronisation
+	srv.start()
+	h, got := collect[OrderCreated]()
+	run(t, NewImport("after", b, h))
+	if o := recv(t, got); o.ID != "during the outage" {
+		t.Errorf("imported %q; want the event exported during the outage", o.ID)
+	}
+	select {
+	case dl := <-dead:
+		t.Errorf("dead letter %+v; want none", dl)
+	default:
 	}
 }
 
@@ -113,8 +135,8 @@ func TestStreamAndConsumerUpdatedFromOptions(t *testing.T) {
 			t.Fatal(err)
 		}
 		cfg := c.CachedInfo().Config
-		if cfg.AckWait != wait || cfg.MaxAckPending != 8 || cfg.Durable != "upd" || cfg.AckPolicy != jetstream.AckExplicitPolicy {
-			t.Errorf("consumer config = AckWait %v, MaxAckPending %d, Durable %q; want %v, 8, upd", cfg.AckWait, cfg.MaxAckPending, cfg.Durable, wait)
+		if cfg.AckWait != wait || cfg.MaxAckPending != 64 || cfg.Durable != "upd" || cfg.AckPolicy != jetstream.AckExplicitPolicy {
+			t.Errorf("consumer config = AckWait %v, MaxAckPending %d, Durable %q; want %v, 64 (16 mailboxes), upd", cfg.AckWait, cfg.MaxAckPending, cfg.Durable, wait)
 		}
 	}
 }
@@ -221,5 +243,86 @@ func TestConnectLogsAsynchronousErrors(t *testing.T) {
 			t.Errorf("logged error %v; want nats.ErrSlowConsumer", got)
 		}
 		return
+	}
+}
+
+// An exporter is told when its supervisor will not run it again.
+var _ supervisor.Retirer = (*Exporter)(nil)
+
+// A broker that is down when the program starts is waited for: Connect
+// returns, and the connection is made once the broker is up.
+func TestConnectWaitsForTheBroker(t *testing.T) {
+	srv := newBroker(t)
+	b, err := Connect(srv.url, WithLogger(testLogger()))
+	if err != nil {
+		t.Fatalf("Connect with the broker down = %v; want a bridge that waits", err)
+	}
+	defer b.Close()
+	if b.nc.IsConnected() {
+		t.Fatal("connected to a broker that is down")
+	}
+	srv.start()
+	deadline := time.Now().Add(testTimeout)
+	for !b.nc.IsConnected() && time.Now().Before(deadline) {
+		runtime.Gosched()
+	}
+	if err := b.EnsureStream(context.Background()); err != nil {
+		t.Fatalf("EnsureStream once the broker is up: %v", err)
+	}
+	if err := b.js.DeleteStream(context.Background(), b.Stream()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestConnectBadURL(t *testing.T) {
+	if _, err := Connect("nats://127.0.0.1:notaport"); err == nil {
+		t.Error("Connect with a malformed URL = nil; want an error")
+	}
+}
+
+// A server that lost its store (here: the stream deleted under a running
+// import and publisher) gets its stream and consumer back, made by the
+// publisher and the import, and the events published after flow again.
+func TestLostStreamAndConsumerAreMadeAgain(t *testing.T) {
+	b := testBridge(t, serverURL(t))
+	ctx := context.Background()
+	h, got := collect[OrderCreated]()
+	im := NewImport("healed", b, h, WithBackoff(minDelay, 50*time.Millisecond))
+	run(t, im)
+	if err := Publish(ctx, b, OrderCreated{ID: "before"}); err != nil {
+		t.Fatal(err)
+	}
+	if o := recv(t, got); o.ID != "before" {
+		t.Fatalf("handled %q; want before", o.ID)
+	}
+	if err := b.js.DeleteStream(ctx, b.Stream()); err != nil {
+		t.Fatal(err)
+	}
+	if err := Publish(ctx, b, OrderCreated{ID: "after"}); err != nil {
+		t.Fatalf("Publish after the stream was lost: %v", err)
+	}
+	if o := recv(t, got); o.ID != "after" {
+		t.Errorf("handled %q; want after", o.ID)
+	}
+}
+
+// A consumer deleted under a running import is made again.
+func TestDeletedConsumerIsMadeAgain(t *testing.T) {
+	b := testBridge(t, serverURL(t))
+	ctx := context.Background()
+	h, got := collect[OrderCreated]()
+	im := NewImport("deleted", b, h, WithBackoff(minDelay, 50*time.Millisecond))
+	if _, err := im.consumer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	run(t, im)
+	if err := b.js.DeleteConsumer(ctx, b.Stream(), "deleted"); err != nil {
+		t.Fatal(err)
+	}
+	if err := Publish(ctx, b, OrderCreated{ID: "after"}); err != nil {
+		t.Fatal(err)
+	}
+	if o := recv(t, got); o.ID != "after" {
+		t.Errorf("handled %q; want after", o.ID)
 	}
 }

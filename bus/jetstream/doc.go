@@ -43,16 +43,18 @@
 //
 // An [Import] pulls from a durable consumer whose name is explicit and
 // stable, so a restarted process resumes where the last one stopped. A
-// message is acked only after the handler returned nil; a handler error or
-// panic naks it with a delay (never a bare Nak) so that JetStream delivers
-// it again; after [WithMaxDeliver] deliveries it is terminated and reported
-// as a [DeadLetter], optionally copied to a subject of its own
-// ([WithDeadLetterSubject]). An undecodable payload or a message of another
-// type is terminated and reported with its raw bytes at once. The import
-// pulls only as much as its mailbox can take and sizes the consumer's
-// MaxAckPending to it; it tells JetStream that a long handler is still at
-// work (InProgress). The consumer is created, or updated when its settings
-// differ from the options, and the differences are logged.
+// message is acked only after the handler returned nil. A handler error or
+// panic is a failure of that message, never of the import: by default the
+// message is tried again in place after a backoff, before any later
+// message, so order holds through retries ([WithUnordered] naks it with a
+// delay instead and goes on). After [WithMaxDeliver] failed attempts it is
+// terminated and reported as a [DeadLetter], optionally copied to a subject
+// of its own ([WithDeadLetterSubject]). An undecodable payload or a message
+// of another type is terminated and reported with its raw bytes at once.
+// The import pulls only as much as its mailbox can take and reports every
+// message it holds in progress, so that a slow worker's queue is never
+// delivered to another worker. The consumer is created, or updated when its
+// settings differ from the options, and made again when the server lost it.
 //
 // [NewImportToBus] re-publishes the imported events on a local bus instead
 // of handing them to one handler, so the subscribers of a process that only

@@ -33,6 +33,11 @@ var (
 	// The reason also wraps the handler's error or the panic.
 	ErrMaxDeliver = errors.New("jetstream: delivered the maximum number of times")
 
+	// ErrPanicked is the error of an import's handler that panicked: the
+	// panic is recovered, with its value and stack in the error's text,
+	// and counts as a failure of the message.
+	ErrPanicked = errors.New("jetstream: handler panicked")
+
 	// ErrStream wraps the error of creating, updating or looking up the
 	// stream; with [WithExistingStream], a missing stream.
 	ErrStream = errors.New("jetstream: stream unavailable")
@@ -49,6 +54,13 @@ var (
 	// [NewImportToBus] when one bus would both re-publish imported events
 	// and export them: every event would go round JetStream forever.
 	ErrLoop = errors.New("jetstream: imported events would be exported again")
+
+	// ErrMaybeStored is also matched by the reason of an exported event
+	// given up after a publish whose ack did not come in time: JetStream
+	// may have stored it. Publishing it again is safe: its Nats-Msg-Id is
+	// the same, and JetStream drops the copy within the stream's duplicate
+	// window.
+	ErrMaybeStored = errors.New("jetstream: may have been stored")
 
 	// ErrStopped is the reason of an exported event that was accepted but
 	// could not be published before its [Exporter] stopped, and of an

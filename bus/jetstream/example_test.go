@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
+	"time"
 
-	"github.com/nats-io/nuid"
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/bus"
 	"github.com/troupe-go/troupe/bus/jetstream"
@@ -26,17 +28,35 @@ func (o OrderCreated) EventID() string { return o.ID }
 // An exporter publishes orders to JetStream and a durable import feeds them
 // to the email handler, both under one supervisor.
 func Example() {
-	url, stopServer := jetstream.StartTestServer()
-	defer stopServer()
-	quiet := slog.New(slog.DiscardHandler)
-	stream := "EXAMPLE_" + nuid.Next() // a stream of its own on a shared server
-
-	br, err := jetstream.Connect(url, jetstream.WithStream(stream), jetstream.WithPrefix("ex."+stream), jetstream.WithLogger(quiet))
+	// A NATS server with JetStream inside the program, with a store of its
+	// own, as a test or a demo may; a service connects to its broker's URL
+	// instead (nats.DefaultURL, or $NATS_URL).
+	dir, err := os.MkdirTemp("", "jetstream-example-")
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	defer jetstream.DeleteTestStream(url, stream)
+	defer os.RemoveAll(dir)
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: dir, NoLog: true, NoSigs: true})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	srv.Start()
+	defer srv.WaitForShutdown()
+	defer srv.Shutdown()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		fmt.Println("nats server not ready")
+		return
+	}
+	url := srv.ClientURL()
+	quiet := slog.New(slog.DiscardHandler)
+
+	br, err := jetstream.Connect(url, jetstream.WithStream("ORDERS"), jetstream.WithLogger(quiet))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 
 	x := jetstream.NewExporter("export", br)
 	orders := jetstream.NewInbox[OrderCreated](x) // what jetstream.Export subscribes to a bus
@@ -74,16 +94,34 @@ func Example() {
 // them onto its own bus, where its actors subscribe as if the orders were
 // published there. Here both "processes" share one program.
 func ExampleNewImportToBus() {
-	url, stopServer := jetstream.StartTestServer()
-	defer stopServer()
-	quiet := slog.New(slog.DiscardHandler)
-	stream := "EXAMPLE_" + nuid.Next()
-	br, err := jetstream.Connect(url, jetstream.WithStream(stream), jetstream.WithPrefix("ex."+stream), jetstream.WithLogger(quiet))
+	// A NATS server with JetStream inside the program, with a store of its
+	// own, as a test or a demo may; a service connects to its broker's URL
+	// instead (nats.DefaultURL, or $NATS_URL).
+	dir, err := os.MkdirTemp("", "jetstream-example-")
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	defer jetstream.DeleteTestStream(url, stream)
+	defer os.RemoveAll(dir)
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: dir, NoLog: true, NoSigs: true})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	srv.Start()
+	defer srv.WaitForShutdown()
+	defer srv.Shutdown()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		fmt.Println("nats server not ready")
+		return
+	}
+	url := srv.ClientURL()
+	quiet := slog.New(slog.DiscardHandler)
+	br, err := jetstream.Connect(url, jetstream.WithStream("ORDERS"), jetstream.WithLogger(quiet))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 

@@ -2,6 +2,7 @@ package jetstream
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"sync/atomic"
@@ -90,12 +91,16 @@ func (x *Exporter) Run(ctx context.Context) error {
 }
 
 // handle publishes one message, retrying with backoff, and reports it as a
-// dead letter when the last attempt failed.
+// dead letter when the last attempt failed. Only attempts made while the
+// connection is up count: while it is down the exporter waits for it,
+// however long, so that a broker outage never turns events into dead
+// letters. An event given up after an attempt whose ack did not come in
+// time may have been stored: its reason also matches [ErrMaybeStored].
 func (x *Exporter) handle(ctx context.Context, m *nats.Msg) error {
 	var err error
-	attempt := 0
+	attempt, waits := 0, 0
+	maybeStored := false
 	for {
-		attempt++
 		pctx, cancel := context.WithTimeout(ctx, x.cfg.timeout)
 		err = x.b.publish(pctx, m)
 		cancel()
@@ -106,16 +111,37 @@ func (x *Exporter) handle(ctx context.Context, m *nats.Msg) error {
 			}
 			return nil
 		}
-		if attempt >= x.cfg.attempts || ctx.Err() != nil {
+		if x.b.nc.IsConnected() {
+			attempt++
+			waits = attempt
+			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) {
+				maybeStored = true
+			}
+			if attempt >= x.cfg.attempts {
+				break
+			}
+			x.b.log.Warn("jetstream publish failed; retrying", "exporter", x.Name(), "subject", m.Subject, "attempt", attempt, "error", err)
+		} else {
+			waits++
+			if waits == 1 || waits%10 == 0 {
+				x.b.log.Warn("jetstream publish waits for the connection", "exporter", x.Name(), "subject", m.Subject, "error", err)
+			}
+		}
+		if ctx.Err() != nil {
 			break
 		}
-		x.b.log.Warn("jetstream publish failed; retrying", "exporter", x.Name(), "subject", m.Subject, "attempt", attempt, "error", err)
-		t := time.NewTimer(x.cfg.delay(attempt))
+		t := time.NewTimer(x.cfg.delay(max(waits, 1)))
 		select {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
 		}
+	}
+	if ctx.Err() != nil {
+		err = fmt.Errorf("%w: %w", ErrStopped, err)
+	}
+	if maybeStored {
+		err = fmt.Errorf("%w: %w", ErrMaybeStored, err)
 	}
 	x.failed.Add(1)
 	x.deadLetter(m, err, attempt)

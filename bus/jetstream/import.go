@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,7 +15,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/bus"
-	"github.com/troupe-go/troupe/internal/panics"
 )
 
 // An Import feeds the events of type E stored in the bridge's stream to a
@@ -25,31 +25,55 @@ import (
 // off, and several processes using it share the work. Delivery is at least
 // once: a message is acked only after the handler returned nil for it, so a
 // crash at any point makes JetStream deliver it again, and a handler must be
-// idempotent (key its effects by the event's ID).
+// idempotent (key its effects by the event's ID, in a store the processes
+// share when there are several).
 //
-//   - A handler error naks the message with a delay (NakWithDelay, with the
-//     backoff of [WithBackoff]; never a bare Nak, which would ignore the
-//     backoff and burn the deliveries in microseconds).
-//   - A handler panic is recovered by the actor, which ends Run with an
-//     actor.PanicError for the supervisor to restart it; the message is
-//     naked with a delay like an error.
-//   - A message whose handler failed on its last allowed delivery
-//     ([WithMaxDeliver]) is terminated and reported as a [DeadLetter]
-//     matching [ErrMaxDeliver]; also copied to [WithDeadLetterSubject] if
-//     set.
-//   - A message that cannot be decoded, or whose [TypeHeader] names another
-//     type, is terminated and reported with its raw bytes ([ErrDecode],
-//     [ErrUnknownType]) before it reaches the mailbox: it neither crashes
-//     nor blocks the import.
+// # Failures
 //
-// Flow control: the import pulls at most one mailbox of messages ahead, and
-// the consumer's MaxAckPending defaults to two mailboxes, so a slow handler
-// slows the pulls instead of piling up messages whose AckWait runs out. A
-// message the handler has held for a third of AckWait is reported
-// InProgress to JetStream, so a long handler is not redelivered meanwhile.
+// A handler that returns an error or panics has failed on the message: a
+// panic is recovered with its stack (the error matches [ErrPanicked]) and
+// never ends Run. By default the import keeps the order of its messages
+// through failures: it calls the handler again on the same message after a
+// backoff ([WithBackoff]) before it hands the next message to the handler,
+// so a retry never overtakes a later message; the messages behind it wait,
+// reported in progress to JetStream. [WithUnordered] trades that order for
+// throughput: a failed message is naked with the backoff as its delay
+// (never a bare Nak, which would burn the deliveries in microseconds), and
+// the handler goes on with the next messages meanwhile.
 //
-// An Import is a [supervisor.Runner]. Its mailbox belongs to it, not to one
-// Run. It is safe for concurrent use and must not be copied.
+// [WithMaxDeliver] bounds the handler attempts of a message (a failure
+// while the connection to the broker is down does not count: the import
+// waits for the connection and tries again): after the last failed one it
+// is terminated and reported as a [DeadLetter] matching
+// [ErrMaxDeliver], also copied to [WithDeadLetterSubject] if set. Only
+// handler attempts count, not the deliveries of a message given back
+// unhandled (at shutdown) or delivered again after AckWait; the count is
+// kept by the process that holds the message, so a message whose process
+// died starts its count again in the next one. A message that cannot be
+// decoded, or whose [TypeHeader] names another type, is terminated and
+// reported with its raw bytes ([ErrDecode], [ErrUnknownType]) before it
+// reaches the handler.
+//
+// # Flow control
+//
+// The import pulls only as many messages as its mailbox has room for, and
+// reports every message it holds (in the mailbox or in the handler) in
+// progress to JetStream every third of AckWait: a slow handler slows the
+// pulls, and a message waiting behind it is never delivered to another
+// process meanwhile. AckWait ([WithAckWait]) then only bounds how long the
+// messages of a process that died (or stopped answering) wait before
+// JetStream delivers them to another.
+//
+// # Broker faults
+//
+// Run waits for the broker: when the stream or the consumer cannot be made
+// ready, or a pull fails (the connection is down, the server lost its
+// store, someone deleted the consumer), it logs the fault, waits with
+// backoff, and makes the stream and the consumer again before it pulls
+// again. A fault does not end Run.
+//
+// An Import is a [supervisor.Runner]. It is safe for concurrent use and
+// must not be copied.
 //
 // [supervisor.Runner]: https://pkg.go.dev/github.com/troupe-go/troupe/supervisor#Runner
 type Import[E any] struct {
@@ -59,11 +83,14 @@ type Import[E any] struct {
 	cfg     importConfig
 	r       route
 	a       *actor.Actor[delivery[E]]
-	hb      heartbeat
+	held    held
+	fails   failures
 	running atomic.Bool
-	target  *bus.Bus // the bus of NewImportToBus, nil for a handler
+	mu      sync.Mutex    // orders dispatch and the closing of stop
+	stop    chan struct{} // closed when the context of Run ends
+	target  *bus.Bus      // the bus of NewImportToBus, nil for a handler
 
-	acked, naked, terminated, released atomic.Uint64
+	acked, failed, panics, retried, naked, terminated, released atomic.Uint64
 }
 
 // delivery is one message in the mailbox, with its decoded event.
@@ -93,19 +120,29 @@ func NewImport[E any](durable string, b *Bridge, h actor.Handler[E], opts ...Imp
 		o.applyImport(&cfg)
 	}
 	if cfg.maxAckPending == 0 {
-		cfg.maxAckPending = 2 * cfg.mailbox
+		cfg.maxAckPending = ackPendingImports * cfg.mailbox
 	}
-	im := &Import[E]{b: b, durable: durable, h: h, cfg: cfg, r: b.routeOf("NewImport", reflect.TypeFor[E]())}
+	im := &Import[E]{b: b, durable: durable, h: h, cfg: cfg, r: b.routeOf("NewImport", reflect.TypeFor[E]()), held: newHeld()}
+	// A count not seen for longer than a message's slowest redelivery is
+	// of a message that went to another process.
+	im.fails.maxAge = 2 * (cfg.backoffMax + cfg.ackWait)
 	im.a = actor.New(durable, im.handle,
 		actor.WithMailbox(cfg.mailbox),
 		actor.WithLogger(b.log),
 		actor.WithDrainTimeout(cfg.drainTimeout),
-		// handle logs and naks failures itself.
+		// handle settles and reports every message itself.
 		actor.WithErrorHook(func(context.Context, string, any, error) {}),
-		actor.WithDeadLetterHook(im.actorDeadLetter),
+		actor.WithDeadLetterHook(func(dl actor.DeadLetter) {
+			// Still queued when the drain ended: given back.
+			im.release(dl.Msg.(delivery[E]).msg)
+		}),
 	)
 	return im
 }
+
+// ackPendingImports is how many imports sharing one durable consumer its
+// default MaxAckPending leaves room for, each holding a mailbox.
+const ackPendingImports = 16
 
 // Name returns the durable name given to [NewImport].
 func (im *Import[E]) Name() string { return im.durable }
@@ -113,27 +150,19 @@ func (im *Import[E]) Name() string { return im.durable }
 // Subject returns the subject the consumer filters on.
 func (im *Import[E]) Subject() string { return im.r.subject }
 
-// Retire gives back the messages the import pulled but did not handle (a
-// Run that ended with a handler panic leaves them queued for the next Run),
-// so that JetStream redelivers them at once instead of after AckWait, when
-// the import's supervisor will not run it again (it implements
-// supervisor.Retirer). Run may be called again afterwards.
-func (im *Import[E]) Retire() { im.a.Retire() }
-
-// Run creates or updates the durable consumer, then pulls messages into the
-// mailbox and handles them until ctx is done or the handler panics.
+// Run creates or updates the durable consumer (waiting for the broker, see
+// Broker faults above), then pulls messages into the mailbox and handles
+// them until ctx is done.
 //
-// When ctx is done it stops in order: no more pulls; the messages already
-// pulled go to the mailbox while there is room (the rest are naked for
-// another consumer); the mailbox is handled for up to the drain timeout and
-// what is left is naked too; then Run returns nil. It never closes the
-// connection. When the handler panics, Run stops the same way but leaves
-// the mailbox for the next Run and returns the actor.PanicError. It returns
-// an error matching [ErrStream] or [ErrConsumer] when the stream or
-// consumer cannot be made ready, or when the consumer ends under it (the
-// connection closed, the consumer deleted); an import made by
-// [NewImportToBus] returns an error matching [ErrLoop] when its bus exports
-// its events.
+// When ctx is done it stops in order: nothing more is queued (what the
+// pull in flight brings, within a second, is given back at once); a
+// message waiting for its next attempt is given back; the mailbox is
+// handled for up to the drain timeout and what is left is given back
+// (naked for another process); then Run returns nil. It never closes the connection. It
+// returns an error matching [ErrStream] when the bridge requires an
+// existing stream ([WithExistingStream]) that is missing, and an import
+// made by [NewImportToBus] returns an error matching [ErrLoop] when its bus
+// exports its events.
 func (im *Import[E]) Run(ctx context.Context) error {
 	if !im.running.CompareAndSwap(false, true) {
 		return fmt.Errorf("%w: import %s", ErrAlreadyRunning, im.durable)
@@ -142,109 +171,147 @@ func (im *Import[E]) Run(ctx context.Context) error {
 	if err := im.checkLoop(); err != nil {
 		return err
 	}
-	cons, err := im.consumer(ctx)
-	if err != nil {
+	cons, err := im.ready(ctx, 0)
+	if err != nil || cons == nil {
 		return err
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(im.cfg.mailbox), jetstream.PullHeartbeat(pullHeartbeat))
-	if err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrConsumer, im.durable, err)
-	}
 
-	// The actor outlives ctx by its drain; the pulls stop with ctx; a
-	// blocked Next is abandoned only if the drain of the iterator hangs.
+	// The actor outlives ctx by its drain; the pull in flight when ctx
+	// ends may still bring messages, which dispatch then gives back.
 	actx, stopActor := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopActor()
-	pctx, stopPull := context.WithCancel(ctx)
-	defer stopPull()
-	nctx, stopNext := context.WithCancel(context.Background())
-	defer stopNext()
-
+	im.stop = make(chan struct{})
+	tick := make(chan struct{})
 	var wg sync.WaitGroup
 	actorDone := make(chan error, 1)
-	pullDone := make(chan error, 1)
-	hbStop := make(chan struct{})
+	pullDone := make(chan struct{})
 	wg.Go(func() { actorDone <- im.a.Run(actx) })
-	wg.Go(func() { pullDone <- im.pull(pctx, nctx, it) })
-	wg.Go(func() { im.heartbeat(hbStop) })
+	wg.Go(func() { im.inProgress(tick) })
+	wg.Go(func() { im.pull(ctx, cons); close(pullDone) })
 
-	select {
-	case <-ctx.Done():
-	case err = <-actorDone:
-		actorDone = nil
-	case err = <-pullDone:
-		pullDone = nil
-	}
-
-	// Stop pulling; what the iterator holds is still dispatched.
-	it.Drain()
-	stopPull()
-	if pullDone != nil {
-		t := time.NewTimer(im.cfg.drainTimeout)
-		select {
-		case perr := <-pullDone:
-			err = cmp(err, perr)
-		case <-t.C:
-			stopNext()
-			err = cmp(err, <-pullDone)
-		}
-		t.Stop()
-	}
-	// Let the mailbox finish.
-	if actorDone != nil {
-		stopActor()
-		err = cmp(err, <-actorDone)
-	}
-	close(hbStop)
+	<-ctx.Done()
+	im.mu.Lock() // no dispatch queues a message after this
+	close(im.stop)
+	im.mu.Unlock()
+	stopActor()
+	err = <-actorDone
+	<-pullDone
+	close(tick)
 	wg.Wait()
+	for _, m := range im.held.all() { // none, unless the actor lost one
+		im.release(m)
+	}
 	return err
 }
 
-// cmp returns the first error that is not nil.
-func cmp(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
-}
+// fetchWait bounds one pull request: how long a stopping import waits for
+// the pull in flight, and how soon a silent broker is noticed.
+const fetchWait = time.Second
 
-// pull moves messages from the iterator to the mailbox until the iterator
-// ends. An end that Run did not ask for is an error.
-func (im *Import[E]) pull(pctx, nctx context.Context, it jetstream.MessagesContext) error {
-	next := jetstream.NextContext(nctx)
-	for {
-		msg, err := it.Next(next)
-		switch {
-		case err == nil:
-			im.dispatch(pctx, msg)
-		case pctx.Err() != nil:
-			return nil
-		case errors.Is(err, jetstream.ErrNoHeartbeat):
-			// The iterator has started over with a new pull request.
-			im.b.log.Warn("jetstream import missed the server's heartbeats; pulling again", "import", im.durable)
-		default:
-			return fmt.Errorf("%w: %s: %w", ErrConsumer, im.durable, err)
+// pull moves messages from the consumer to the mailbox, as many as it has
+// room for, until ctx is done. A failed pull is a broker fault: pull logs
+// it, waits with backoff and makes the stream and consumer ready again. A
+// pull request to a consumer the server lost is not answered at all, so
+// after a reconnection, and every few idle pulls, pull asks the server
+// whether the consumer is still there.
+func (im *Import[E]) pull(ctx context.Context, cons jetstream.Consumer) {
+	idle := 0
+	reconnects := im.b.nc.Stats().Reconnects
+	for ctx.Err() == nil {
+		n := im.cfg.mailbox - im.held.len()
+		if n <= 0 {
+			select {
+			case <-im.held.room:
+			case <-ctx.Done():
+			}
+			continue
+		}
+		got := 0
+		batch, err := cons.Fetch(n, jetstream.FetchMaxWait(fetchWait))
+		if err == nil {
+			for msg := range batch.Messages() {
+				got++
+				im.dispatch(msg)
+			}
+			err = batch.Error()
+		}
+		if err == nil || errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
+			if got > 0 {
+				idle = 0
+				continue
+			}
+			idle++
+			r := im.b.nc.Stats().Reconnects
+			if idle%checkAfterIdle != 0 && r == reconnects {
+				continue
+			}
+			reconnects = r
+			ictx, cancel := context.WithTimeout(ctx, fetchWait)
+			_, err = cons.Info(ictx)
+			cancel()
+			if err == nil || ctx.Err() != nil {
+				continue
+			}
+		}
+		im.b.log.Warn("jetstream import cannot pull; making the consumer ready again", "import", im.durable, "error", err)
+		im.b.streamLost()
+		c, err := im.ready(ctx, 1)
+		if c != nil && err == nil {
+			cons = c
+			im.b.log.Info("jetstream import pulls again", "import", im.durable)
 		}
 	}
 }
 
-// pullHeartbeat is how often the server tells a waiting pull request that
-// it is still there. The iterator sends a new request only when Next finds
-// too few messages asked for; if that check comes while its previous
-// request is still being sent, it is skipped, and no request is left on the
-// server until two heartbeats are missed and the iterator starts over (Next
-// returns ErrNoHeartbeat, and pull goes on). The default heartbeat, 15 s,
-// stalled an import for 30 s that way.
-const pullHeartbeat = time.Second
+// checkAfterIdle is how many pulls in a row that brought nothing make the
+// import check that its consumer still exists.
+const checkAfterIdle = 5
 
-// dispatch decodes msg and queues it, waiting for room until ctx is done.
-func (im *Import[E]) dispatch(ctx context.Context, msg jetstream.Msg) {
+// ready makes the stream and the consumer ready, retrying with backoff
+// while the broker is faulty, and logging it. It returns nil, nil when ctx
+// ends first, and an error only for a missing stream the bridge must not
+// create. failures is how many faults came before.
+func (im *Import[E]) ready(ctx context.Context, failures int) (jetstream.Consumer, error) {
+	for {
+		if failures > 0 {
+			t := time.NewTimer(im.cfg.delay(failures))
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return nil, nil
+			}
+		}
+		cons, err := im.consumer(ctx)
+		if err == nil || ctx.Err() != nil {
+			return cons, nil
+		}
+		if im.b.cfg.existing && errors.Is(err, jetstream.ErrStreamNotFound) {
+			return nil, err
+		}
+		failures++
+		im.b.log.Warn("jetstream import waits for the broker", "import", im.durable, "attempt", failures, "error", err)
+	}
+}
+
+// dispatch decodes msg and queues it: pull made room for it.
+func (im *Import[E]) dispatch(msg jetstream.Msg) {
+	im.held.add(msg)
 	ev, err := im.decode(msg)
 	if err != nil {
-		im.terminate(msg, nil, err)
+		im.terminate(msg, nil, err, 0)
 		return
 	}
-	if err := im.a.Send(ctx, delivery[E]{msg: msg, event: ev}); err != nil {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	select {
+	case <-im.stop:
+		im.release(msg) // pulled as the import stopped
+		return
+	default:
+	}
+	if err := im.a.TrySend(delivery[E]{msg: msg, event: ev}); err != nil {
+		im.b.log.Warn("jetstream import could not queue a message; giving it back", "import", im.durable, "error", err)
 		im.release(msg)
 	}
 }
@@ -256,7 +323,7 @@ func (im *Import[E]) decode(msg jetstream.Msg) (ev E, err error) {
 	}
 	defer func() {
 		if v := recover(); v != nil {
-			err = fmt.Errorf("%w as %s: %w", ErrDecode, im.r.name, panics.New(v, 0))
+			err = fmt.Errorf("%w as %s: codec panicked: %v", ErrDecode, im.r.name, v)
 		}
 	}()
 	if err := im.b.cfg.codec.Decode(msg.Data(), &ev); err != nil {
@@ -265,54 +332,98 @@ func (im *Import[E]) decode(msg jetstream.Msg) (ev E, err error) {
 	return ev, nil
 }
 
-// handle runs the handler on one message and settles it.
+// handle runs the handler on one message until it succeeds, the message
+// is given up, or (unordered) naked for a later attempt, and settles it.
+// It reports everything itself and returns nil to the actor.
 func (im *Import[E]) handle(ctx context.Context, d delivery[E]) error {
-	im.hb.begin(d.msg)
-	err := im.h(ctx, d.event)
-	im.hb.end()
-	if err == nil {
-		im.acked.Add(1)
-		if aerr := d.msg.Ack(); aerr != nil {
-			// JetStream will deliver it again: at least once.
-			im.b.log.Warn("jetstream ack failed", "import", im.durable, "subject", d.msg.Subject(), "error", aerr)
+	seq := sequence(d.msg)
+	for attempt := 1; ; attempt++ {
+		err := im.call(ctx, d.event)
+		if err == nil {
+			im.ack(d.msg)
+			im.fails.forget(seq)
+			return nil
 		}
-		return nil
+		if im.givesBack(err) {
+			im.release(d.msg)
+			return nil
+		}
+		im.failed.Add(1)
+		if !im.b.nc.IsConnected() {
+			// The handler most likely needed the broker, and the message
+			// could not be settled anyway: wait for the connection
+			// without spending an attempt.
+			attempt--
+			im.b.log.Warn("jetstream import handler failed while disconnected; waiting for the connection", "import", im.durable,
+				"subject", d.msg.Subject(), "error", firstLine(err))
+			if !im.wait(ctx, im.cfg.delay(1)) {
+				im.release(d.msg)
+				return nil
+			}
+			continue
+		}
+		n := attempt
+		if im.cfg.unordered {
+			n = im.fails.add(seq)
+		}
+		if n >= im.cfg.maxDeliver {
+			im.fails.forget(seq)
+			im.terminate(d.msg, d.event, fmt.Errorf("%w (%d): %w", ErrMaxDeliver, n, err), n)
+			return nil
+		}
+		delay := im.cfg.delay(n)
+		im.b.log.Warn("jetstream import handler failed; retrying", "import", im.durable,
+			"subject", d.msg.Subject(), "attempt", n, "delay", delay, "error", firstLine(err))
+		if im.cfg.unordered {
+			im.naked.Add(1)
+			if err := d.msg.NakWithDelay(delay); err != nil {
+				im.b.log.Warn("jetstream nak failed", "import", im.durable, "error", err)
+			}
+			im.held.settle(d.msg)
+			return nil
+		}
+		if !im.wait(ctx, delay) {
+			im.release(d.msg)
+			return nil
+		}
+		im.retried.Add(1)
 	}
-	if im.givesBack(err) {
-		im.release(d.msg)
-		return err
-	}
-	im.failed(d.msg, d.event, err)
-	return err
 }
 
-// actorDeadLetter settles a message the actor gave up: the handler panicked
-// on it, or the import stopped before handling it.
-func (im *Import[E]) actorDeadLetter(dl actor.DeadLetter) {
-	d := dl.Msg.(delivery[E])
-	if errors.Is(dl.Reason, actor.ErrPanicked) {
-		im.hb.end()
-		im.failed(d.msg, d.event, dl.Reason)
-		return
-	}
-	im.release(d.msg)
+// call runs the handler, turning a panic into an error matching
+// [ErrPanicked] with the panic's value and stack.
+func (im *Import[E]) call(ctx context.Context, e E) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			im.panics.Add(1)
+			err = fmt.Errorf("%w: %v\n%s", ErrPanicked, v, debug.Stack())
+		}
+	}()
+	return im.h(ctx, e)
 }
 
-// failed naks msg for a redelivery after a backoff, or terminates it after
-// its last allowed delivery.
-func (im *Import[E]) failed(msg jetstream.Msg, ev E, cause error) {
-	n := deliveries(msg)
-	if n >= im.cfg.maxDeliver {
-		im.terminate(msg, ev, fmt.Errorf("%w (%d): %w", ErrMaxDeliver, n, cause))
-		return
+// wait waits for d and reports whether the import may go on: not when ctx
+// ended or the import is stopping.
+func (im *Import[E]) wait(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+	case <-im.stop:
 	}
-	delay := im.cfg.delay(n)
-	im.naked.Add(1)
-	im.b.log.Warn("jetstream import handler failed; redelivering", "import", im.durable,
-		"subject", msg.Subject(), "deliveries", n, "delay", delay, "error", firstLine(cause))
-	if err := msg.NakWithDelay(delay); err != nil {
-		im.b.log.Warn("jetstream nak failed", "import", im.durable, "error", err)
+	return false
+}
+
+// ack acknowledges a handled message.
+func (im *Import[E]) ack(msg jetstream.Msg) {
+	im.acked.Add(1)
+	if err := msg.Ack(); err != nil {
+		// JetStream will deliver it again: at least once.
+		im.b.log.Warn("jetstream ack failed", "import", im.durable, "subject", msg.Subject(), "error", err)
 	}
+	im.held.settle(msg)
 }
 
 // release gives msg back unhandled for a later delivery.
@@ -321,11 +432,14 @@ func (im *Import[E]) release(msg jetstream.Msg) {
 	if err := msg.NakWithDelay(im.cfg.backoffMin); err != nil {
 		im.b.log.Warn("jetstream nak failed", "import", im.durable, "error", err)
 	}
+	im.held.settle(msg)
 }
 
 // terminate stops the redelivery of msg, copies it to the dead-letter
-// subject if there is one, and reports it.
-func (im *Import[E]) terminate(msg jetstream.Msg, ev any, reason error) {
+// subject if there is one, and reports it. attempts is how many times the
+// handler was called with it (0: never, the dead letter then counts the
+// deliveries).
+func (im *Import[E]) terminate(msg jetstream.Msg, ev any, reason error, attempts int) {
 	dl := DeadLetter{
 		Subject:  msg.Subject(),
 		Type:     msg.Headers().Get(TypeHeader),
@@ -340,6 +454,9 @@ func (im *Import[E]) terminate(msg jetstream.Msg, ev any, reason error) {
 		dl.Attempts = int(meta.NumDelivered)
 		dl.Stream, dl.Sequence = meta.Stream, meta.Sequence.Stream
 	}
+	if attempts > 0 {
+		dl.Attempts = attempts
+	}
 	if im.cfg.deadSubject != "" {
 		im.publishDead(dl)
 	}
@@ -347,6 +464,7 @@ func (im *Import[E]) terminate(msg jetstream.Msg, ev any, reason error) {
 	if err := msg.TermWithReason(firstLine(reason)); err != nil {
 		im.b.log.Warn("jetstream term failed", "import", im.durable, "error", err)
 	}
+	im.held.settle(msg)
 	report(im.b, im.cfg.onDeadLetter, "import", im.durable, dl)
 }
 
@@ -373,13 +491,13 @@ func (im *Import[E]) publishDead(dl DeadLetter) {
 	}
 }
 
-// deliveries returns how many times msg has been delivered.
-func deliveries(msg jetstream.Msg) int {
+// sequence returns the stream sequence of msg, 0 if unknown.
+func sequence(msg jetstream.Msg) uint64 {
 	meta, err := msg.Metadata()
 	if err != nil {
-		return 1
+		return 0
 	}
-	return int(meta.NumDelivered)
+	return meta.Sequence.Stream
 }
 
 // firstLine returns the first line of err's text, at most 256 bytes: a
@@ -398,13 +516,20 @@ func firstLine(err error) string {
 // ImportStats is a snapshot of an import's counters.
 type ImportStats struct {
 	// Actor holds the counters of the import's actor: queued messages,
-	// capacity, handled, failed, panics.
+	// capacity, handled.
 	Actor actor.Stats
-	// Acked counts messages acked after their handler returned nil; Naked
-	// those given back for a redelivery after a failure; Terminated those
-	// given up as dead letters; Released those given back unhandled at
-	// shutdown.
-	Acked, Naked, Terminated, Released uint64
+	// Acked counts messages acked after their handler returned nil.
+	Acked uint64
+	// Failed counts handler attempts that failed (an error or a panic);
+	// Panics those of them that panicked.
+	Failed, Panics uint64
+	// Retried counts the attempts made again in place after a failure
+	// (the default, ordered import); Naked the failed messages given back
+	// for a later redelivery ([WithUnordered]).
+	Retried, Naked uint64
+	// Terminated counts messages given up as dead letters; Released those
+	// given back unhandled at shutdown.
+	Terminated, Released uint64
 }
 
 // Stats returns a snapshot of the import's counters.
@@ -412,6 +537,9 @@ func (im *Import[E]) Stats() ImportStats {
 	return ImportStats{
 		Actor:      im.a.Stats(),
 		Acked:      im.acked.Load(),
+		Failed:     im.failed.Load(),
+		Panics:     im.panics.Load(),
+		Retried:    im.retried.Load(),
 		Naked:      im.naked.Load(),
 		Terminated: im.terminated.Load(),
 		Released:   im.released.Load(),

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/troupe-go/troupe/actor"
-	"github.com/troupe-go/troupe/supervisor"
 )
 
 type OrderCreated struct {
@@ -121,8 +121,8 @@ func TestRedeliveryOnError(t *testing.T) {
 		t.Errorf("handled on call %d; want 3", got)
 	}
 	stop() // the ack is counted after the handler returns
-	if s := im.Stats(); s.Naked != 2 || s.Acked != 1 {
-		t.Errorf("Naked, Acked = %d, %d; want 2, 1", s.Naked, s.Acked)
+	if s := im.Stats(); s.Failed != 2 || s.Retried != 2 || s.Acked != 1 {
+		t.Errorf("Failed, Retried, Acked = %d, %d, %d; want 2, 2, 1", s.Failed, s.Retried, s.Acked)
 	}
 }
 
@@ -130,7 +130,9 @@ func TestRedeliveryOnError(t *testing.T) {
 // quick; the backoff's length is never asserted.
 const minDelay = 5e6 // 5ms
 
-func TestRedeliveryOnPanicUnderSupervisor(t *testing.T) {
+// A handler panic is a failure of its message, not of the import: Run goes
+// on, and the message is tried again.
+func TestHandlerPanicIsAMessageFailure(t *testing.T) {
 	b := testBridge(t, serverURL(t))
 	ctx := context.Background()
 	if err := b.EnsureStream(ctx); err != nil {
@@ -150,33 +152,166 @@ func TestRedeliveryOnPanicUnderSupervisor(t *testing.T) {
 		done <- o.ID
 		return nil
 	}, WithBackoff(minDelay, minDelay))
-	events := make(chan supervisor.Event, 64)
-	sup := supervisor.New("root", supervisor.WithBackoff(0, 0), supervisor.WithLogger(testLogger()), supervisor.WithHook(func(e supervisor.Event) {
-		select {
-		case events <- e:
-		default:
-		}
-	}))
-	if err := sup.Add("import", im); err != nil {
-		t.Fatal(err)
-	}
-	stop := run(t, sup)
+	stop := run(t, im) // no supervisor: Run must survive the panic itself
 	if err := Publish(ctx, b, OrderCreated{ID: "p"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := recv(t, done); got != "p" {
 		t.Errorf("handled %q; want p", got)
 	}
-	stop() // the ack is counted after the handler returns
+	stop() // the ack is counted after the handler returns; Run must return nil
 	mu.Lock()
 	n := seen["p"]
 	mu.Unlock()
 	if n != 2 {
-		t.Errorf("delivered %d times; want 2", n)
+		t.Errorf("handler called %d times; want 2", n)
 	}
-	if s := im.Stats(); s.Actor.Panics != 1 || s.Naked != 1 || s.Acked != 1 {
-		t.Errorf("Panics, Naked, Acked = %d, %d, %d; want 1, 1, 1", s.Actor.Panics, s.Naked, s.Acked)
+	if s := im.Stats(); s.Panics != 1 || s.Failed != 1 || s.Retried != 1 || s.Acked != 1 {
+		t.Errorf("Panics, Failed, Retried, Acked = %d, %d, %d, %d; want 1, 1, 1, 1", s.Panics, s.Failed, s.Retried, s.Acked)
 	}
+}
+
+// A panic on the last allowed attempt is a dead letter whose reason
+// matches ErrPanicked.
+func TestHandlerPanicOnLastAttemptIsADeadLetter(t *testing.T) {
+	b := testBridge(t, serverURL(t))
+	ctx := context.Background()
+	if err := b.EnsureStream(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hook, dead := deadLetters()
+	h, got := collect[OrderCreated]()
+	im := NewImport("poison", b, func(ctx context.Context, o OrderCreated) error {
+		if o.ID == "poison" {
+			panic("cannot handle this one")
+		}
+		return h(ctx, o)
+	}, WithBackoff(minDelay, minDelay), WithMaxDeliver(2), WithDeadLetterHook(hook))
+	run(t, im)
+	for _, id := range []string{"poison", "next"} {
+		if err := Publish(ctx, b, OrderCreated{ID: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dl := recv(t, dead)
+	if !errors.Is(dl.Reason, ErrMaxDeliver) || !errors.Is(dl.Reason, ErrPanicked) || dl.Attempts != 2 {
+		t.Errorf("dead letter: reason %v, attempts %d; want ErrMaxDeliver wrapping ErrPanicked, 2", dl.Reason, dl.Attempts)
+	}
+	if o := recv(t, got); o.ID != "next" {
+		t.Errorf("handled %q; want next", o.ID)
+	}
+}
+
+// WithMaxDeliver counts handler attempts: deliveries of a message given
+// back unhandled (a worker stopped, another consumer let it go) do not
+// count.
+func TestMaxDeliverCountsHandlerAttemptsNotReleases(t *testing.T) {
+	b := testBridge(t, serverURL(t))
+	ctx := context.Background()
+	done := make(chan int, 1)
+	calls := 0
+	im := NewImport("released", b, func(_ context.Context, o OrderCreated) error {
+		calls++
+		if calls == 1 {
+			return errors.New("provider down once")
+		}
+		done <- calls
+		return nil
+	}, WithBackoff(minDelay, minDelay), WithMaxDeliver(2))
+	cons, err := im.consumer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Publish(ctx, b, OrderCreated{ID: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	// Three deliveries given back unhandled, as a stopping worker does.
+	for range 3 {
+		batch, err := cons.Fetch(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for m := range batch.Messages() {
+			if err := m.Nak(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := batch.Error(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run(t, im)
+	if got := recv(t, done); got != 2 {
+		t.Errorf("handled on call %d; want 2", got)
+	}
+}
+
+// By default a failed message is retried before the next one is handled:
+// a key's (here the import's) order holds through retries.
+func TestOrderKeptThroughRetries(t *testing.T) {
+	got := handledOrder(t, false)
+	want := []string{"a1", "a2", "a3", "a4", "a5"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("handled %v; want %v", got, want)
+	}
+}
+
+// WithUnordered lets later messages go first while a failed one waits.
+func TestUnorderedRetryLetsOthersPass(t *testing.T) {
+	got := handledOrder(t, true)
+	want := []string{"a1", "a3", "a4", "a5", "a2"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("handled %v; want %v", got, want)
+	}
+}
+
+// handledOrder publishes a1..a5 to an import whose handler fails on a2 and
+// returns the order in which the handler succeeded. The handler fails on
+// a2 once when ordered, and until a5 was handled when unordered (which
+// only an import that lets a5 pass can see).
+func handledOrder(t *testing.T, unordered bool) []string {
+	t.Helper()
+	b := testBridge(t, serverURL(t))
+	ctx := context.Background()
+	if err := b.EnsureStream(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 5; i++ {
+		if err := Publish(ctx, b, OrderCreated{ID: fmt.Sprintf("a%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts := []ImportOption{WithBackoff(minDelay, minDelay), WithMaxDeliver(1000)}
+	if unordered {
+		opts = append(opts, WithUnordered())
+	}
+	var (
+		mu            sync.Mutex
+		failures      int
+		handledLatest bool
+	)
+	h, got := collect[OrderCreated]()
+	im := NewImport("ordered", b, func(ctx context.Context, o OrderCreated) error {
+		mu.Lock()
+		if o.ID == "a5" {
+			handledLatest = true
+		}
+		fail := o.ID == "a2" && (failures == 0 || unordered && !handledLatest)
+		if fail {
+			failures++
+		}
+		mu.Unlock()
+		if fail {
+			return errors.New("provider down")
+		}
+		return h(ctx, o)
+	}, opts...)
+	run(t, im)
+	var ids []string
+	for range 5 {
+		ids = append(ids, recv(t, got).ID)
+	}
+	return ids
 }
 
 func TestMaxDeliverDeadLetter(t *testing.T) {
@@ -216,8 +351,8 @@ func TestMaxDeliverDeadLetter(t *testing.T) {
 	if msg.Header.Get(ReasonHeader) == "" || string(msg.Data) != string(dl.Data) {
 		t.Errorf("dead-letter copy = %q with reason %q", msg.Data, msg.Header.Get(ReasonHeader))
 	}
-	if s := im.Stats(); s.Terminated != 1 || s.Naked != 2 {
-		t.Errorf("Terminated, Naked = %d, %d; want 1, 2", s.Terminated, s.Naked)
+	if s := im.Stats(); s.Terminated != 1 || s.Failed != 3 || s.Retried != 2 {
+		t.Errorf("Terminated, Failed, Retried = %d, %d, %d; want 1, 3, 2", s.Terminated, s.Failed, s.Retried)
 	}
 }
 
@@ -262,5 +397,97 @@ func TestBadMessagesAreTerminated(t *testing.T) {
 				t.Errorf("handled %q; want good", o.ID)
 			}
 		})
+	}
+}
+
+// The server must not end redeliveries on its own: it would count the
+// deliveries of released messages too and drop one without a report.
+func TestConsumerLeavesMaxDeliverToTheImport(t *testing.T) {
+	b := testBridge(t, serverURL(t))
+	ctx := context.Background()
+	if err := b.EnsureStream(ctx); err != nil {
+		t.Fatal(err)
+	}
+	handled := make(chan string, 1)
+	im := NewImport("unbounded", b, func(_ context.Context, o OrderCreated) error {
+		handled <- o.ID
+		return nil
+	}, WithMaxDeliver(2))
+	run(t, im)
+	if err := Publish(ctx, b, OrderCreated{ID: "m"}); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, handled) // the consumer exists
+	c, err := b.js.Consumer(ctx, b.Stream(), "unbounded")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.Config.MaxDeliver; got != -1 {
+		t.Errorf("consumer MaxDeliver = %d; want -1 (the import terminates after WithMaxDeliver failures)", got)
+	}
+}
+
+// Two healthy imports sharing a durable consumer, each with a queue that
+// takes them longer than AckWait to work through: every message is handled
+// once, because the messages waiting in a mailbox are reported in
+// progress, and never delivered to the other import.
+func TestSlowImportsAreNotRedeliveredToEachOther(t *testing.T) {
+	b := testBridge(t, serverURL(t))
+	ctx := context.Background()
+	if err := b.EnsureStream(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const n, mailbox = 24, 6
+	const ackWait = 600 * time.Millisecond
+	work := ackWait / 4 // a full mailbox takes 1.5 AckWait to work through
+	var mu sync.Mutex
+	calls := map[string]int{}
+	done := make(chan struct{}, n)
+	slow := func(_ context.Context, o OrderCreated) error {
+		time.Sleep(work) // the slow provider, not a synchronisation
+		mu.Lock()
+		calls[o.ID]++
+		mu.Unlock()
+		done <- struct{}{}
+		return nil
+	}
+	for i := range 2 {
+		im := NewImport("slow", b, slow, WithMailbox(mailbox), WithAckWait(ackWait))
+		if i == 0 {
+			if _, err := im.consumer(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		run(t, im)
+	}
+	for i := range n {
+		if err := Publish(ctx, b, OrderCreated{ID: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range n {
+		recv(t, done)
+	}
+	c, err := b.js.Consumer(ctx, b.Stream(), "slow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for id, c := range calls {
+		if c != 1 {
+			t.Errorf("order %s handled %d times; want 1", id, c)
+		}
+	}
+	if len(calls) != n || info.NumRedelivered != 0 {
+		t.Errorf("handled %d orders, %d redelivered by the server; want %d, 0", len(calls), info.NumRedelivered, n)
 	}
 }

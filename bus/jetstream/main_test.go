@@ -2,7 +2,9 @@ package jetstream
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"regexp"
 	"sync/atomic"
@@ -52,6 +54,53 @@ func startServer(tb testing.TB) *server.Server {
 		s.WaitForShutdown()
 	})
 	return s
+}
+
+// broker is an in-process NATS server with JetStream on a fixed loopback
+// port and store, which a test can stop and start again.
+type broker struct {
+	tb   testing.TB
+	opts server.Options
+	url  string
+	s    *server.Server
+}
+
+// newBroker returns a stopped broker; the test's end stops it.
+func newBroker(tb testing.TB) *broker {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	b := &broker{tb: tb, opts: server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: tb.TempDir(), NoLog: true, NoSigs: true}}
+	b.url = fmt.Sprintf("nats://127.0.0.1:%d", port)
+	tb.Cleanup(b.stop)
+	return b
+}
+
+func (b *broker) start() {
+	b.tb.Helper()
+	opts := b.opts
+	s, err := server.NewServer(&opts)
+	if err != nil {
+		b.tb.Fatalf("nats server: %v", err)
+	}
+	s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		s.Shutdown()
+		b.tb.Fatal("nats server not ready")
+	}
+	b.s = s
+}
+
+func (b *broker) stop() {
+	if b.s != nil {
+		b.s.Shutdown()
+		b.s.WaitForShutdown()
+		b.s = nil
+	}
 }
 
 // serverURL returns $NATS_URL when set, else the URL of a new in-process

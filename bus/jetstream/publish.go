@@ -2,10 +2,12 @@ package jetstream
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
 )
 
@@ -50,9 +52,18 @@ func (b *Bridge) message(r route, e any) (*nats.Msg, error) {
 	}, nil
 }
 
-// publish publishes m once and waits for the ack.
+// publish publishes m once and waits for the ack. When no stream answers
+// (the server lost its store, say) it makes the stream again, once, and
+// publishes again.
 func (b *Bridge) publish(ctx context.Context, m *nats.Msg) error {
-	if _, err := b.js.PublishMsg(ctx, m); err != nil {
+	_, err := b.js.PublishMsg(ctx, m)
+	if errors.Is(err, jetstream.ErrNoStreamResponse) && !b.cfg.existing {
+		b.streamLost()
+		if err = b.EnsureStream(ctx); err == nil {
+			_, err = b.js.PublishMsg(ctx, m)
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrPublish, m.Subject, err)
 	}
 	return nil

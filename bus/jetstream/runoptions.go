@@ -76,6 +76,7 @@ type importConfig struct {
 	ackWait       time.Duration
 	maxAckPending int
 	deadSubject   string
+	unordered     bool
 }
 
 func defaultCommon(mailbox int) common {
@@ -157,13 +158,13 @@ func WithPublishTimeout(d time.Duration) ExportOption {
 	return exportOption(func(c *exportConfig) { c.timeout = d })
 }
 
-// WithMaxDeliver sets how many times a message is delivered before the
-// import terminates it and reports it as a dead letter with
-// [ErrMaxDeliver]. The count includes the deliveries of a message that was
-// given back unhandled, but only a handler failure ends them: the consumer's
-// own MaxDeliver is left unlimited, so that the server never drops a
-// message silently. The default is
-// [DefaultMaxDeliver]. It panics if n < 1.
+// WithMaxDeliver sets how many times the handler is called with a message
+// that keeps failing before the import terminates it and reports it as a
+// dead letter with [ErrMaxDeliver]. Only handler attempts count: not the
+// deliveries of a message given back unhandled, nor those after AckWait.
+// The consumer's own MaxDeliver is left unlimited, so that the server never
+// drops a message silently. The default is [DefaultMaxDeliver]. It panics
+// if n < 1.
 func WithMaxDeliver(n int) ImportOption {
 	if n < 1 {
 		panic(fmt.Sprintf("jetstream: WithMaxDeliver: n %d < 1", n))
@@ -172,11 +173,11 @@ func WithMaxDeliver(n int) ImportOption {
 }
 
 // WithAckWait sets the consumer's AckWait: how long JetStream waits for the
-// ack of a message before delivering it again. The import tells JetStream
-// that a message whose handler runs longer is in progress, but a message
-// still waiting in the mailbox is not: AckWait must cover the time to work
-// through MaxAckPending messages. The default is [DefaultAckWait]. It
-// panics if d <= 0.
+// ack of a message before delivering it again. The import reports every
+// message it holds in progress every third of AckWait, so AckWait bounds
+// how long the messages of a process that died or froze wait before they
+// go to another one, not how long a handler may take. The default is
+// [DefaultAckWait]. It panics if d <= 0.
 func WithAckWait(d time.Duration) ImportOption {
 	if d <= 0 {
 		panic(fmt.Sprintf("jetstream: WithAckWait: %v <= 0", d))
@@ -185,9 +186,10 @@ func WithAckWait(d time.Duration) ImportOption {
 }
 
 // WithMaxAckPending sets the consumer's MaxAckPending: how many messages
-// may be delivered and not yet acked. The default is twice the mailbox:
-// one mailbox of messages queued for the handler and one pulled batch. It
-// panics if n < 1.
+// may be delivered and not yet acked, over every process sharing the
+// durable consumer. Each import holds at most its mailbox; the default,
+// 16 mailboxes, leaves room for 16 imports sharing the consumer. It panics
+// if n < 1.
 func WithMaxAckPending(n int) ImportOption {
 	if n < 1 {
 		panic(fmt.Sprintf("jetstream: WithMaxAckPending: n %d < 1", n))
@@ -205,4 +207,13 @@ func WithMaxAckPending(n int) ImportOption {
 func WithDeadLetterSubject(subject string) ImportOption {
 	checkSubject("WithDeadLetterSubject", "subject", subject)
 	return importOption(func(c *importConfig) { c.deadSubject = subject })
+}
+
+// WithUnordered makes a failed message wait for its next attempt outside
+// the import: it is naked with the backoff as its delay and the handler
+// goes on with the next messages meanwhile, so a retry may come after
+// messages published later. By default an import retries a failed message
+// in place, before any later one: slower when handlers fail, but in order.
+func WithUnordered() ImportOption {
+	return importOption(func(c *importConfig) { c.unordered = true })
 }

@@ -111,9 +111,10 @@ func newApp(cfg Config, log *slog.Logger, mailer Mailer, ln net.Listener) (*App,
 	// is dropped and reported, and the order handler never waits for it.
 	// Analytics wants the freshest events: DropOldest.
 	//
-	// With -nats, OrderCreated is also exported to JetStream (Block: the
-	// exporter's queue is where an order becomes durable), and email
-	// imports it from there instead of subscribing here.
+	// With -nats, the order handler publishes OrderCreated to JetStream
+	// and waits for its ack before it publishes it here (see
+	// publishOrder): the order is durable before it is answered 201, and
+	// email imports it from JetStream instead of subscribing here.
 	api, workers := cfg.NATS == "" || cfg.Role != roleWorkers, cfg.NATS == "" || cfg.Role != roleAPI
 	var subs []error
 	if api {
@@ -129,10 +130,7 @@ func newApp(cfg Config, log *slog.Logger, mailer Mailer, ln net.Listener) (*App,
 			return nil, err
 		}
 		a.nats.bridge = br
-		if api {
-			a.nats.exporter = jetstream.NewExporter("export", br, jetstream.WithDrainTimeout(cfg.DrainTimeout))
-			subs = append(subs, second(jetstream.Export[OrderCreated](a.bus, a.nats.exporter, bus.WithTimeout(cfg.BlockTimeout))))
-		}
+		a.nats.api = api
 		if workers {
 			if a.nats.sent, err = openSentLog(cfg.Sent); err != nil {
 				br.Close()
@@ -172,9 +170,8 @@ func newApp(cfg Config, log *slog.Logger, mailer Mailer, ln net.Listener) (*App,
 		supervisor.WithShutdownTimeout(shutdown),
 		supervisor.WithLogger(log),
 		supervisor.WithHook(hook))
-	// Children stop in reverse order: http, email, inventory, the bus, the
-	// exporter (which publishes what the bus gave it), analytics, and the
-	// NATS connection last.
+	// Children stop in reverse order: http, email, inventory, the bus,
+	// analytics, and the NATS connection last.
 	var adds []error
 	add := func(name string, r supervisor.Runner, opts ...supervisor.ChildOption) {
 		adds = append(adds, a.root.Add(name, r, opts...))
@@ -184,9 +181,6 @@ func newApp(cfg Config, log *slog.Logger, mailer Mailer, ln net.Listener) (*App,
 	}
 	if api {
 		add(consumerAnalytics, a.analyticsActor)
-	}
-	if a.nats.exporter != nil {
-		add("export", a.nats.exporter)
 	}
 	add("bus", supervisor.RunnerFunc(a.closeBus))
 	if api {
@@ -198,11 +192,22 @@ func newApp(cfg Config, log *slog.Logger, mailer Mailer, ln net.Listener) (*App,
 		} else {
 			adds = append(adds, a.emailSup.Add("sender", a.emailActor))
 		}
-		// When email restarts too often, its supervisor gives up and the
-		// email subtree stays down; orders, inventory and analytics go on,
-		// and the emails left in its mailbox are reported at shutdown
-		// (with -nats, they stay in JetStream for the next worker).
-		add("email", a.emailSup, supervisor.WithRestart(supervisor.Temporary), supervisor.WithShutdown(shutdown+time.Second))
+		// In one process, when email restarts too often its supervisor
+		// gives up and the email subtree stays down; orders, inventory and
+		// analytics go on, and the emails left in its mailbox are reported
+		// at shutdown. With -nats the orders wait in JetStream: a subtree
+		// that gave up is restarted by the root, and past the root's own
+		// limit the process exits non-zero, for systemd or Kubernetes to
+		// start it again, instead of idling with the orders pending.
+		restart := supervisor.Temporary
+		if a.nats.email != nil {
+			restart = supervisor.Transient
+		}
+		var email supervisor.Runner = a.emailSup
+		if cfg.wrapEmail != nil {
+			email = cfg.wrapEmail(email)
+		}
+		add("email", email, supervisor.WithRestart(restart), supervisor.WithShutdown(shutdown+time.Second))
 	}
 	if a.server != nil {
 		add("http", a.server)
@@ -271,16 +276,62 @@ func (a *App) closeBus(ctx context.Context) error {
 // after its supervisor gave up): the bus reports that as a dead letter too,
 // and the other consumers got the order. A closed bus, or a Block
 // subscription that gave up waiting, are errors: the order is answered 503.
+//
+// With -nats the order first goes to JetStream (see publishDurable); only
+// once JetStream stored it is it published on the local bus, so a 503
+// leaves nothing behind, here or in the stream. After the ack the order is
+// placed whatever the local bus says: a local failure is reported, and
+// email, which reads the stream, still gets it.
 func (a *App) publishOrder(ctx context.Context, o OrderCreated) error {
+	if a.nats.api {
+		if err := a.publishDurable(ctx, o); err != nil {
+			return err
+		}
+	}
 	err := bus.Publish(ctx, a.bus, o)
 	if err != nil && errors.Is(err, bus.ErrRejected) &&
 		!errors.Is(err, bus.ErrTimeout) && !errors.Is(err, bus.ErrCanceled) && !errors.Is(err, bus.ErrClosed) {
+		err = nil
+	}
+	if err != nil && a.nats.api {
+		a.log.Warn("order stored in JetStream, not published locally", "order", o.ID, "error", err)
 		err = nil
 	}
 	if err == nil && a.hooks.placed != nil {
 		a.hooks.placed(o.ID)
 	}
 	return err
+}
+
+// durableTimeout bounds the wait for JetStream's ack of an order, within
+// the request's own context.
+const durableTimeout = 5 * time.Second
+
+// publishDurable publishes o to JetStream and waits for the ack, trying
+// again (with the same message ID: JetStream stores it once) until it is
+// acknowledged or the request's time is up. The connection does not buffer
+// publishes while it is down (see connectNATS), so a publish that failed
+// then was never sent; the one case left where an order answered 503 may be
+// stored is a publish sent just before the connection dropped whose ack was
+// lost, and the broker never came back within the time.
+func (a *App) publishDurable(ctx context.Context, o OrderCreated) error {
+	ctx, cancel := context.WithTimeout(ctx, durableTimeout)
+	defer cancel()
+	for attempt := 1; ; attempt++ {
+		err := jetstream.Publish(ctx, a.nats.bridge, o)
+		if err == nil {
+			a.nats.published.Add(1)
+			return nil
+		}
+		t := time.NewTimer(min(time.Duration(attempt)*50*time.Millisecond, time.Second))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			a.nats.unpublished.Add(1)
+			return err
+		}
+	}
 }
 
 func publisher[E any](b *bus.Bus) func(context.Context, E) error {

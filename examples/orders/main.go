@@ -62,11 +62,14 @@ type Config struct {
 
 	RestartBackoffMin time.Duration
 	RestartBackoffMax time.Duration
-	Mailbox           int
-	BlockTimeout      time.Duration
-	DrainTimeout      time.Duration
-	Stock             map[string]int
-	Verbose           bool
+
+	// wrapEmail, set by tests, wraps the email subtree.
+	wrapEmail    func(supervisor.Runner) supervisor.Runner
+	Mailbox      int
+	BlockTimeout time.Duration
+	DrainTimeout time.Duration
+	Stock        map[string]int
+	Verbose      bool
 
 	NATS   string // NATS server URL: export OrderCreated, import email from JetStream
 	Role   string // with NATS: roleAll, roleAPI or roleWorkers
@@ -145,7 +148,7 @@ Flags:
 	fs.StringVar(&cfg.NATS, "nats", "", "NATS `url` (e.g. nats://127.0.0.1:4222): OrderCreated goes through JetStream to a durable email consumer")
 	fs.StringVar(&cfg.Role, "role", cfg.Role, "with -nats: `all` runs everything; api the order handler, inventory and analytics; workers only the email consumer, until a signal")
 	fs.StringVar(&cfg.Stream, "stream", cfg.Stream, "with -nats: JetStream stream `name` (subjects <name lowercased>.>)")
-	fs.StringVar(&cfg.Sent, "sent", "", "with -nats: `file` recording the orders emailed, so that a restarted worker never emails one twice")
+	fs.StringVar(&cfg.Sent, "sent", "", "with -nats: `file` where a worker appends the ID of each order it emailed (an audit record; the workers share their memory of what was emailed in a JetStream bucket)")
 	fs.BoolVar(&cfg.Verbose, "v", false, "log at level Debug (every analytics event, every dropped event) and with panic stacks")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -190,6 +193,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	log := newLogger(stderr, cfg.Verbose)
+	cfg.wrapEmail = hooksFrom(ctx).wrapEmail
 
 	// A worker process serves HTTP (GET /stats) only when asked to.
 	workersOnly := cfg.NATS != "" && cfg.Role == roleWorkers

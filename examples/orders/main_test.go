@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(selfNATSEnv) != "" {
+		os.Exit(serveNATS())
+	}
 	goleak.VerifyTestMain(m)
 }
 

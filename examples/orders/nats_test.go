@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"slices"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
+	"github.com/troupe-go/troupe/supervisor"
 )
 
 // natsURL returns $NATS_URL when set, else the URL of an in-process
@@ -146,4 +148,26 @@ func TestRunAcrossProcesses(t *testing.T) {
 		t.Errorf("sent file holds %d lines; want the %d placed orders once each", len(lines), n)
 	}
 	t.Logf("worker 1 emailed %d, worker 2 the other %d", first, n-first)
+}
+
+// A worker process whose email subtree keeps failing exits non-zero, for
+// its service manager to restart it, instead of idling with the orders
+// pending in JetStream.
+func TestWorkerExitsWhenEmailKeepsFailing(t *testing.T) {
+	url := natsURL(t)
+	stream := testStream(t, url)
+	ctx, cancel := context.WithTimeout(context.Background(), guard)
+	defer cancel()
+	broken := errors.New("email subtree broken")
+	ctx = withHooks(ctx, hooks{wrapEmail: func(supervisor.Runner) supervisor.Runner {
+		return supervisor.RunnerFunc(func(context.Context) error { return broken })
+	}})
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"-nats", url, "-stream", stream, "-role", "workers"}, &stdout, &stderr)
+	if ctx.Err() != nil {
+		t.Fatalf("the worker ran until the test's guard (exit %d); want an exit as soon as the root gave up", code)
+	}
+	if code != 1 || !strings.Contains(stderr.String(), broken.Error()) {
+		t.Errorf("exit %d; want 1 naming %q; stderr:\n%s", code, broken, stderr.String())
+	}
 }

@@ -16,14 +16,31 @@ import (
 type httpServer struct {
 	handler         http.Handler
 	shutdownTimeout time.Duration
+	timeouts        httpTimeouts
 
 	mu   sync.Mutex
 	ln   net.Listener // bound but not served yet: the first Run serves it
 	addr string       // where a restarted server listens again
 }
 
+// httpTimeouts bound what a client may hold of the server: a client that
+// sends its headers or its body too slowly, or keeps an idle connection
+// open, is cut off.
+type httpTimeouts struct {
+	header, read, write, idle time.Duration
+}
+
+// defaultHTTPTimeouts: the write timeout covers the wait for JetStream's
+// ack of an order (durableTimeout) with room to answer.
+var defaultHTTPTimeouts = httpTimeouts{
+	header: 5 * time.Second,
+	read:   10 * time.Second,
+	write:  durableTimeout + 10*time.Second,
+	idle:   60 * time.Second,
+}
+
 func newHTTPServer(ln net.Listener, h http.Handler, shutdownTimeout time.Duration) *httpServer {
-	return &httpServer{handler: h, shutdownTimeout: shutdownTimeout, ln: ln, addr: ln.Addr().String()}
+	return &httpServer{handler: h, shutdownTimeout: shutdownTimeout, timeouts: defaultHTTPTimeouts, ln: ln, addr: ln.Addr().String()}
 }
 
 // Addr returns the address the server listens on.
@@ -41,7 +58,13 @@ func (s *httpServer) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: s.timeouts.header,
+		ReadTimeout:       s.timeouts.read,
+		WriteTimeout:      s.timeouts.write,
+		IdleTimeout:       s.timeouts.idle,
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {

@@ -23,15 +23,16 @@ type Stats struct {
 
 // NATSStats counts what crossed JetStream (-nats).
 type NATSStats struct {
-	Stream       string `json:"stream"`
-	Role         string `json:"role"`
-	Exported     uint64 `json:"exported"`      // orders JetStream acknowledged
-	ExportFailed uint64 `json:"export_failed"` // orders given up after the last attempt
-	Acked        uint64 `json:"email_acked"`   // orders acked by the email import
-	Redelivered  uint64 `json:"email_redelivered"`
-	Dead         uint64 `json:"email_dead"`
-	Released     uint64 `json:"email_released"` // given back unhandled at shutdown
-	Skipped      uint64 `json:"email_skipped"`  // delivered again, already emailed
+	Stream      string `json:"stream"`
+	Role        string `json:"role"`
+	Published   uint64 `json:"published"`     // orders JetStream acknowledged: answered 201
+	Unpublished uint64 `json:"unpublished"`   // orders JetStream did not acknowledge in time: answered 503
+	Acked       uint64 `json:"email_acked"`   // orders acked by the email import
+	Retried     uint64 `json:"email_retried"` // handler attempts made again after a failure
+	Dead        uint64 `json:"email_dead"`
+	Released    uint64 `json:"email_released"` // given back unhandled at shutdown
+	Skipped     uint64 `json:"email_skipped"`  // delivered again, already emailed
+	Twice       uint64 `json:"email_twice"`    // emailed by two workers (one frozen mid-send)
 }
 
 // OrderStats counts the answers of the order handler.
@@ -119,14 +120,11 @@ func (a *App) Stats() Stats {
 	st.Actors = append(st.Actors, actorStats(email), actorStats(a.inventoryActor.Stats()), actorStats(a.analyticsActor.Stats()))
 	if a.nats.bridge != nil {
 		st.NATS = &NATSStats{Stream: a.nats.bridge.Stream(), Role: a.cfg.Role}
-		if x := a.nats.exporter; x != nil {
-			xs := x.Stats()
-			st.NATS.Exported, st.NATS.ExportFailed = xs.Published, xs.Failed
-		}
+		st.NATS.Published, st.NATS.Unpublished = a.nats.published.Load(), a.nats.unpublished.Load()
 		if im := a.nats.email; im != nil {
 			is := im.Stats()
-			st.NATS.Acked, st.NATS.Redelivered, st.NATS.Dead, st.NATS.Released = is.Acked, is.Naked, is.Terminated, is.Released
-			st.NATS.Skipped = a.nats.skipped()
+			st.NATS.Acked, st.NATS.Retried, st.NATS.Dead, st.NATS.Released = is.Acked, is.Retried+is.Naked, is.Terminated, is.Released
+			st.NATS.Skipped, st.NATS.Twice = a.nats.skipped(), a.nats.twice()
 		}
 	}
 	for _, s := range a.bus.Stats() {

@@ -62,13 +62,16 @@ func printSummary(w io.Writer, a *App, load *loadResult, took time.Duration) {
 
 	if n := st.NATS; n != nil {
 		row("JETSTREAM", "", fmt.Sprintf("stream %s, role %s", n.Stream, n.Role))
-		if a.nats.exporter != nil {
-			row("  exported", n.Exported, fmt.Sprintf("OrderCreated acknowledged by JetStream (%d given up)", n.ExportFailed))
+		if a.nats.api {
+			row("  published", n.Published, fmt.Sprintf("OrderCreated stored by JetStream before the 201 (%d not acknowledged in time: 503)", n.Unpublished))
 		}
 		if a.nats.email != nil {
-			row("  email acked", n.Acked, fmt.Sprintf("acked after the handler returned nil; %d skipped: already emailed", n.Skipped))
-			row("  redelivered", n.Redelivered, fmt.Sprintf("naked with backoff after a failure; %d dead after the last delivery", n.Dead))
-			row("  released", n.Released, "pulled, given back unhandled when the import restarted or stopped")
+			row("  email acked", n.Acked, fmt.Sprintf("acked after the handler returned nil; %d skipped: already in the shared bucket", n.Skipped))
+			if n.Twice > 0 {
+				row("  emailed twice", n.Twice, "sent here while another worker sent it too (a worker frozen or cut off mid-send)")
+			}
+			row("  retried", n.Retried, fmt.Sprintf("handler failed or panicked, tried again with backoff, in order; %d dead after the last attempt", n.Dead))
+			row("  released", n.Released, "pulled, given back unhandled when the worker stopped")
 		}
 	}
 
