@@ -63,6 +63,17 @@ func newDB(t testing.TB) *testDB {
 	return &testDB{t: t, conn: conn, schema: schema}
 }
 
+// newConn returns a connection closed when t ends.
+func newConn(t testing.TB) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
 // outbox returns an outbox of events in the test's schema, set up.
 func (db *testDB) outbox(opts ...pgoutbox.Option) *pgoutbox.Outbox[event] {
 	db.t.Helper()

@@ -1,0 +1,71 @@
+package pgoutbox_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/bus"
+	"github.com/troupe-go/troupe/pgoutbox"
+)
+
+// Rows relayed to a bus reach an actor subscribed to it, in order.
+func TestToBusDeliversToActor(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	o := db.outbox()
+	b := bus.New(bus.WithLogger(quiet))
+	s := newSink()
+	a := actor.New("sink", actor.Handler[event](s.publish), actor.WithLogger(quiet))
+	if _, err := bus.Subscribe(b, a); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+
+	stop := start(t, newRelay(t, o, pgoutbox.ToBus[event](b)))
+	db.write(o, events("k", 0, 50)...)
+	s.await(t, 50)
+	stop()
+	for i, e := range s.all() {
+		if e.N != i {
+			t.Fatalf("event %d is %v; want N=%d", i, e, i)
+		}
+	}
+}
+
+// A closed bus refuses the event: the row stays for a relay publishing to a
+// bus that is open.
+func TestToBusClosedKeepsRow(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	o := db.outbox()
+	db.write(o, event{Key: "k", N: 1})
+	b := bus.New(bus.WithLogger(quiet))
+	if err := b.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	publish := pgoutbox.ToBus[event](b)
+	failed := make(chan error, 100)
+	r := newRelay(t, o, func(ctx context.Context, e event) error {
+		err := publish(ctx, e)
+		failed <- err
+		return err
+	})
+	stop := start(t, r)
+	for range 2 {
+		if err := <-failed; !errors.Is(err, bus.ErrClosed) {
+			t.Fatalf("publish: %v; want bus.ErrClosed", err)
+		}
+	}
+	stop()
+	if rows, _ := db.count(o); rows != 1 {
+		t.Errorf("%d rows left; want the row kept", rows)
+	}
+}
