@@ -63,7 +63,10 @@
 // keys. So use many keys (a key per order, say) to spread the work, one key
 // for a total order. Writers never wait for relays: an insert takes no
 // advisory lock. Two keys whose hashes collide are served by one relay at a
-// time, which costs parallelism, not correctness.
+// time, which costs parallelism, not correctness. A relay's keys are free
+// again when its transaction ends: at its commit, or when the server sees
+// its connection gone (a relay cut off by the network holds them until the
+// server's TCP keepalive notices).
 //
 // # Waking up
 //

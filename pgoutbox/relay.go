@@ -3,6 +3,7 @@ package pgoutbox
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -113,6 +114,37 @@ func (r *Relay[E]) Stats() RelayStats {
 // remove the rows it has published, and to close its connection.
 const finishTimeout = time.Second
 
+// finishing returns a context that ends finishTimeout after ctx ends: the
+// statements that record what was published are not cut short by a stop,
+// nor held to a deadline while the relay runs.
+func finishing(ctx context.Context) (context.Context, context.CancelFunc) {
+	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var t *time.Timer
+	var mu sync.Mutex
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		t = time.AfterFunc(finishTimeout, cancel)
+		mu.Unlock()
+	})
+	return fctx, func() {
+		stop()
+		mu.Lock()
+		if t != nil {
+			t.Stop()
+		}
+		mu.Unlock()
+		cancel()
+	}
+}
+
+// done is a context that has ended, to take the notifications already
+// received without waiting for more.
+var done = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
+
 // Run relays rows until ctx is done, then returns nil. It connects, listens
 // for notifications, and relays whatever is in the table; then it waits for a
 // notification, or for the poll interval ([WithPollInterval]), and relays
@@ -154,7 +186,7 @@ func (r *Relay[E]) session(ctx context.Context, backoff *retry, reconnect bool) 
 		return err
 	}
 	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+		cctx, cancel := finishing(ctx)
 		conn.Close(cctx)
 		cancel()
 	}()
@@ -195,10 +227,20 @@ func (r *Relay[E]) wait(ctx context.Context, conn *pgx.Conn) error {
 	wctx, cancel := context.WithTimeout(ctx, r.cfg.poll)
 	defer cancel()
 	_, err := conn.WaitForNotification(wctx)
-	if err != nil && ctx.Err() == nil && wctx.Err() != nil {
-		return nil // time to poll
+	if err != nil {
+		if ctx.Err() == nil && wctx.Err() != nil {
+			return nil // time to poll
+		}
+		return err
 	}
-	return err
+	// One batch serves every notification received so far: take them
+	// all. With a context that has ended, WaitForNotification returns
+	// those already received and then an error, without reading.
+	for {
+		if _, err := conn.WaitForNotification(done); err != nil {
+			return nil
+		}
+	}
 }
 
 // outboxRow is a row taken by a batch.
@@ -221,7 +263,7 @@ func (r *Relay[E]) batch(ctx context.Context, conn *pgx.Conn) (more bool, failed
 	}
 	defer func() {
 		if err != nil {
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+			cctx, cancel := finishing(ctx)
 			tx.Rollback(cctx)
 			cancel()
 		}
@@ -273,7 +315,7 @@ func (r *Relay[E]) batch(ctx context.Context, conn *pgx.Conn) (more bool, failed
 
 	// What was published is removed even when ctx ended meanwhile: a row
 	// left behind is published twice.
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+	fctx, cancel := finishing(ctx)
 	defer cancel()
 	if len(done) > 0 {
 		if _, err := tx.Exec(fctx, r.deleteSQL, done); err != nil {
