@@ -171,7 +171,7 @@ func (r *Relay[E]) Run(ctx context.Context) error {
 		}
 		r.stats.failures.Add(1)
 		d := backoff.next()
-		log.Warn("pgoutbox: relay lost its connection", "table", r.outbox.table, "error", err, "retry_in", d)
+		log.Warn("pgoutbox: relay failed; connecting again", "table", r.outbox.table, "error", err, "retry_in", d)
 		lost = true
 		if !sleep(ctx, d) {
 			return nil
@@ -183,7 +183,7 @@ func (r *Relay[E]) Run(ctx context.Context) error {
 func (r *Relay[E]) session(ctx context.Context, backoff *retry, reconnect bool) error {
 	conn, err := pgx.ConnectConfig(ctx, r.conn)
 	if err != nil {
-		return err
+		return fmt.Errorf("connect: %w", err)
 	}
 	defer func() {
 		cctx, cancel := finishing(ctx)
@@ -191,7 +191,7 @@ func (r *Relay[E]) session(ctx context.Context, backoff *retry, reconnect bool) 
 		cancel()
 	}()
 	if _, err := conn.Exec(ctx, r.listenSQL); err != nil {
-		return err
+		return fmt.Errorf("listen: %w", err)
 	}
 	r.stats.connects.Add(1)
 	if reconnect {
@@ -200,7 +200,7 @@ func (r *Relay[E]) session(ctx context.Context, backoff *retry, reconnect bool) 
 	for {
 		more, failed, err := r.batch(ctx, conn)
 		if err != nil {
-			return err
+			return fmt.Errorf("batch: %w", err)
 		}
 		if failed != nil {
 			r.stats.failures.Add(1)
@@ -216,7 +216,7 @@ func (r *Relay[E]) session(ctx context.Context, backoff *retry, reconnect bool) 
 			continue
 		}
 		if err := r.wait(ctx, conn); err != nil {
-			return err
+			return fmt.Errorf("wait for notification: %w", err)
 		}
 	}
 }

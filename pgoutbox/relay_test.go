@@ -422,8 +422,34 @@ func TestRelaySurvivesTerminatedConnection(t *testing.T) {
 	if st := r.Stats(); st.Connects != 2 || st.Failures != 1 {
 		t.Errorf("Stats() = %+v; want 2 connects, 1 failure", st)
 	}
-	if log := logs.String(); !strings.Contains(log, "relay lost its connection") {
+	if log := logs.String(); !strings.Contains(log, "relay failed; connecting again") {
 		t.Errorf("log %q; want the lost connection reported", log)
+	}
+}
+
+// A relay started before its table exists logs the failure, and relays once
+// the table is there.
+func TestRelayWaitsForTable(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	o := pgoutbox.New[event](pgoutbox.WithTable(db.schema + ".outbox")) // not set up
+	logs := newLogBuffer("pgoutbox: relay failed; connecting again")
+	s := newSink()
+	start(t, newRelay(t, o, s.publish, pgoutbox.WithLogger(logs.logger()), pgoutbox.WithPollInterval(time.Hour)))
+	select {
+	case <-logs.watch["pgoutbox: relay failed; connecting again"]:
+	case <-time.After(testTimeout):
+		t.Fatalf("no failure logged within %v", testTimeout)
+	}
+	if log := logs.String(); !strings.Contains(log, "does not exist") {
+		t.Errorf("log %q; want the missing table named", log)
+	}
+	if err := o.Setup(context.Background(), db.conn); err != nil {
+		t.Fatal(err)
+	}
+	db.write(o, event{Key: "k", N: 1})
+	if got := s.await(t, 1); got[0].N != 1 {
+		t.Errorf("relayed %v; want N=1", got[0])
 	}
 }
 
@@ -432,13 +458,13 @@ func TestRelaySurvivesTerminatedConnection(t *testing.T) {
 func TestRelayRetriesUnreachableServer(t *testing.T) {
 	t.Parallel()
 	o := pgoutbox.New[event]()
-	logs := newLogBuffer("pgoutbox: relay lost its connection")
+	logs := newLogBuffer("pgoutbox: relay failed; connecting again")
 	r := newRelayAt(t, "postgres://postgres@127.0.0.1:1/test?connect_timeout=5", o, newSink().publish,
 		pgoutbox.WithLogger(logs.logger()))
 	stop := start(t, r)
 	for range 3 {
 		select {
-		case <-logs.watch["pgoutbox: relay lost its connection"]:
+		case <-logs.watch["pgoutbox: relay failed; connecting again"]:
 		case <-time.After(testTimeout):
 			t.Fatalf("no failure logged within %v", testTimeout)
 		}
