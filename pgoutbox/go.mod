@@ -13,7 +13,7 @@ require (
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/oklog/run v1.2.0 // indirect
 	github.com/sourcegraph/conc v0.3.0 // indirect
-	golang.org/x/text v0.41.0 // indirect
+	golang.org/x/text v0.43.0 // indirect
 )
 
 replace github.com/troupe-go/troupe => ../
