@@ -16,24 +16,41 @@ import (
 
 // BenchmarkRelay measures a relay's throughput from a table of b.N rows into
 // a bus with one actor subscribed, in events/s, and beside it the same
-// events published to the bus by a loop, without the database.
+// events published to the bus by a loop, without the database, and the
+// relay alone, publishing to a function that only counts.
 func BenchmarkRelay(b *testing.B) {
 	for _, batch := range []int{pgoutbox.DefaultBatchSize, 1000} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
-			db := newDB(b)
-			o := db.outbox()
-			// Fill the table in one statement: the benchmark measures the
-			// relay, not the writes.
-			if _, err := db.conn.Exec(context.Background(), "INSERT INTO "+db.schema+`.outbox (key, payload)
-SELECT 'k', convert_to(json_build_object('Key', 'k', 'N', g)::text, 'UTF8') FROM generate_series(0, $1 - 1) AS g`, b.N); err != nil {
-				b.Fatal(err)
-			}
+			o := filled(b)
 			runIntoActor(b, func(ctx context.Context, bs *bus.Bus) error {
 				r := newRelay(b, o, pgoutbox.ToBus[event](bs), pgoutbox.WithBatchSize(batch))
 				return r.Run(ctx)
 			})
 		})
 	}
+	b.Run("alone", func(b *testing.B) {
+		b.ReportAllocs()
+		o := filled(b)
+		relayed := make(chan struct{})
+		n := 0
+		r := newRelay(b, o, func(_ context.Context, e event) error {
+			if n++; n == b.N {
+				close(relayed)
+			}
+			return nil
+		})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		b.ResetTimer()
+		began := time.Now()
+		go func() { done <- r.Run(ctx) }()
+		<-relayed
+		elapsed := time.Since(began)
+		b.StopTimer()
+		b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
+		cancel()
+		<-done
+	})
 	b.Run("baseline=bus only", func(b *testing.B) {
 		runIntoActor(b, func(ctx context.Context, bs *bus.Bus) error {
 			for n := range b.N {
@@ -44,6 +61,18 @@ SELECT 'k', convert_to(json_build_object('Key', 'k', 'N', g)::text, 'UTF8') FROM
 			return nil
 		})
 	})
+}
+
+// filled returns an outbox with b.N rows of key "k", filled in one
+// statement: the benchmarks measure the relay, not the writes.
+func filled(b *testing.B) *pgoutbox.Outbox[event] {
+	db := newDB(b)
+	o := db.outbox()
+	if _, err := db.conn.Exec(context.Background(), "INSERT INTO "+db.schema+`.outbox (key, payload)
+SELECT 'k', convert_to(json_build_object('Key', 'k', 'N', g)::text, 'UTF8') FROM generate_series(0, $1 - 1) AS g`, b.N); err != nil {
+		b.Fatal(err)
+	}
+	return o
 }
 
 // runIntoActor starts a bus with one actor subscribed, runs feed to
