@@ -72,14 +72,16 @@ func NewRelay[E any](dsn string, o *Outbox[E], publish func(ctx context.Context,
 		listenSQL: `LISTEN ` + pgx.Identifier{o.table}.Sanitize(),
 		// The keys of the oldest rows, oldest first, that no other relay
 		// holds: each is locked until the transaction ends. The LIMIT stops
-		// the scan, and so the locking, after $3 keys.
-		keysSQL: `SELECT key FROM (
+		// the scan, and so the locking, after $3 keys. MATERIALIZED keeps
+		// the lock out of the CTE: pushed down into the grouping (as
+		// PostgreSQL does with a plain subquery), it would lock every key
+		// of the head before the LIMIT applies.
+		keysSQL: `WITH keys AS MATERIALIZED (
 	SELECT key, min(id) AS first FROM (
 		SELECT id, key FROM ` + t + ` WHERE dead_letter IS NULL ORDER BY id LIMIT $2
 	) AS head GROUP BY key ORDER BY first
-) AS keys
-WHERE pg_try_advisory_xact_lock($1, hashtext(key))
-LIMIT $3`,
+)
+SELECT key FROM keys WHERE pg_try_advisory_xact_lock($1, hashtext(key)) LIMIT $3`,
 		rowsSQL:   `SELECT id, key, payload FROM ` + t + ` WHERE dead_letter IS NULL AND key = ANY($1) ORDER BY id LIMIT $2`,
 		deleteSQL: `DELETE FROM ` + t + ` WHERE id = ANY($1)`,
 		deadSQL: `UPDATE ` + t + ` AS t SET dead_letter = d.reason

@@ -160,6 +160,40 @@ func TestSeveralRelaysRelayEachRowOnceInKeyOrder(t *testing.T) {
 	}
 }
 
+// A relay locks no more keys than its batch serves, so that other relays can
+// take the rest: with a batch of one row, one key, while the publish waits.
+func TestRelayLocksOnlyTheKeysItServes(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	o := db.outbox()
+	db.write(o, event{Key: "a", N: 0}, event{Key: "b", N: 0}, event{Key: "c", N: 0})
+	app := db.schema
+	publishing := make(chan event)
+	release := make(chan struct{})
+	r := newRelayAt(t, dsn+"?application_name="+app, o, func(ctx context.Context, e event) error {
+		publishing <- e
+		<-release
+		return nil
+	}, pgoutbox.WithBatchSize(1))
+	stop := start(t, r)
+	if e := <-publishing; e.Key != "a" {
+		t.Errorf("published %v first; want key a, the oldest", e)
+	}
+	var locks int
+	if err := db.conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_locks
+WHERE locktype = 'advisory' AND pid IN (SELECT pid FROM pg_stat_activity WHERE application_name = $1)`, app).Scan(&locks); err != nil {
+		t.Fatal(err)
+	}
+	if locks != 1 {
+		t.Errorf("the relay holds %d advisory locks while it publishes a batch of one row; want 1", locks)
+	}
+	close(release)
+	for range 2 {
+		<-publishing
+	}
+	stop()
+}
+
 // With a poll interval of an hour, only the notification of the commit can
 // wake the relay for a row written after it went idle.
 func TestNotifyWakesIdleRelay(t *testing.T) {
