@@ -105,9 +105,10 @@ func (o *Outbox[E]) Setup(ctx context.Context, db Beginner) error {
 
 // Write adds e to the outbox inside tx, under key: the event is relayed if
 // and only if tx commits, after it has committed. Events of one key are
-// relayed in the order they were written (across transactions, in the order
-// the transactions committed); events of different keys may be relayed in
-// any order, by different relays at once. Use one key when every event must
+// relayed in the order they were written: in one transaction, and across
+// transactions that follow one another (see the package documentation for
+// concurrent ones). Events of different keys may be relayed in any order,
+// by different relays at once. Use one key when every event must
 // keep its order, or a key per entity (an order ID) to let several relays
 // share the work.
 //
