@@ -8,7 +8,11 @@ import (
 	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/bus"
 	"github.com/troupe-go/troupe/pgoutbox"
+	"github.com/troupe-go/troupe/supervisor"
 )
+
+// A relay runs under a supervisor.
+var _ supervisor.Runner = (*pgoutbox.Relay[event])(nil)
 
 // Rows relayed to a bus reach an actor subscribed to it, in order.
 func TestToBusDeliversToActor(t *testing.T) {

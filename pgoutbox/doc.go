@@ -19,8 +19,13 @@
 //	sup.Add("outbox", relay)                          // a supervisor.Runner
 //
 // The destination is any func(ctx, E) error: [ToBus] publishes to a
-// [bus.Bus], and a JetStream export or a call to another service plugs in the
-// same way.
+// [bus.Bus], and a JetStream bridge or a call to another service plugs in
+// the same way, e.g.
+//
+//	func(ctx context.Context, o OrderCreated) error { return jetstream.Publish(ctx, bridge, o) }
+//
+// where JetStream's de-duplication by message ID (an ID carried by the event)
+// stores a row published twice once.
 //
 // # Guarantees
 //
