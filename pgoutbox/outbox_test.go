@@ -3,6 +3,7 @@ package pgoutbox_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -120,5 +121,44 @@ func TestMisusePanics(t *testing.T) {
 			}()
 			tt.f()
 		})
+	}
+}
+
+// pipeCodec is a codec of its own: "N|Key".
+type pipeCodec struct{}
+
+func (pipeCodec) Encode(v any) ([]byte, error) {
+	e := v.(event)
+	return fmt.Appendf(nil, "%d|%s", e.N, e.Key), nil
+}
+
+func (pipeCodec) Decode(data []byte, v any) error {
+	n, key, ok := strings.Cut(string(data), "|")
+	if !ok {
+		return errors.New("no separator")
+	}
+	e := v.(*event)
+	e.Key = key
+	_, err := fmt.Sscan(n, &e.N)
+	return err
+}
+
+// The codec given to New encodes in Write and decodes in the relay.
+func TestCodecEncodesAndDecodes(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	o := db.outbox(pgoutbox.WithCodec(pipeCodec{}))
+	db.write(o, event{Key: "k", N: 7})
+	var payload string
+	if err := db.conn.QueryRow(context.Background(), "SELECT convert_from(payload, 'UTF8') FROM "+db.schema+".outbox").Scan(&payload); err != nil {
+		t.Fatal(err)
+	}
+	if payload != "7|k" {
+		t.Errorf("payload %q; want the codec's 7|k", payload)
+	}
+	s := newSink()
+	start(t, newRelay(t, o, s.publish))
+	if got := s.await(t, 1); got[0] != (event{Key: "k", N: 7}) {
+		t.Errorf("relayed %v; want {k 7}", got[0])
 	}
 }
