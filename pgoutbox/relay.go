@@ -158,6 +158,9 @@ var done = func() context.Context {
 // When ctx ends during a batch, the publishes not yet made are not made, and
 // Run removes the rows already published, within a second, before it
 // returns; rows it could not remove are published again by the next relay.
+// A publish function that panics ends Run with the panic, its batch undone:
+// under a supervisor, which recovers it, the relay is restarted and
+// publishes the batch's rows again.
 func (r *Relay[E]) Run(ctx context.Context) error {
 	if !r.running.CompareAndSwap(false, true) {
 		return ErrAlreadyRunning
