@@ -3,6 +3,7 @@ package pgoutbox_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/troupe-go/troupe/actor"
@@ -71,5 +72,50 @@ func TestToBusClosedKeepsRow(t *testing.T) {
 	stop()
 	if rows, _ := db.count(o); rows != 1 {
 		t.Errorf("%d rows left; want the row kept", rows)
+	}
+}
+
+// A publish that panics ends Run; the supervisor restarts the relay, which
+// publishes the batch again.
+func TestPanickingPublishRestartedBySupervisor(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	o := db.outbox()
+	db.write(o, event{Key: "k", N: 1}, event{Key: "k", N: 2})
+	s := newSink()
+	panicked := false
+	r := newRelay(t, o, func(ctx context.Context, e event) error {
+		if e.N == 2 && !panicked {
+			panicked = true
+			panic("publisher bug")
+		}
+		return s.publish(ctx, e)
+	})
+	restarted := make(chan struct{}, 1)
+	sup := supervisor.New("root", supervisor.WithBackoff(0, 0), supervisor.WithLogger(quiet),
+		supervisor.WithHook(func(e supervisor.Event) {
+			if e.Kind == supervisor.Restarted {
+				restarted <- struct{}{}
+			}
+		}))
+	if err := sup.Add("outbox", r); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sup.Run(ctx) }()
+	// N=1 was published before the panic and its removal undone with the
+	// batch: it comes again, before N=2.
+	got := s.await(t, 3)
+	<-restarted
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("supervisor Run: %v", err)
+	}
+	if want := []event{{"k", 1}, {"k", 1}, {"k", 2}}; !slices.Equal(got, want) {
+		t.Errorf("relayed %v; want %v", got, want)
+	}
+	if rows, _ := db.count(o); rows != 0 {
+		t.Errorf("%d rows left; want 0", rows)
 	}
 }
