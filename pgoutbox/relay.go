@@ -3,6 +3,7 @@ package pgoutbox
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -139,9 +140,9 @@ func finishing(ctx context.Context) (context.Context, context.CancelFunc) {
 	}
 }
 
-// done is a context that has ended, to take the notifications already
+// ended is a context that has ended, to take the notifications already
 // received without waiting for more.
-var done = func() context.Context {
+var ended = func() context.Context {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	return ctx
@@ -242,7 +243,7 @@ func (r *Relay[E]) wait(ctx context.Context, conn *pgx.Conn) error {
 	// all. With a context that has ended, WaitForNotification returns
 	// those already received and then an error, without reading.
 	for {
-		if _, err := conn.WaitForNotification(done); err != nil {
+		if _, err := conn.WaitForNotification(ended); err != nil {
 			return nil
 		}
 	}
@@ -303,7 +304,7 @@ func (r *Relay[E]) batch(ctx context.Context, conn *pgx.Conn) (more bool, failed
 		if derr := r.outbox.codec.Decode(row.payload, &e); derr != nil {
 			dead = append(dead, DeadLetter{
 				Table: r.outbox.table, ID: row.id, Key: row.key, Payload: row.payload,
-				Err: fmt.Errorf("%w as %T: %w", ErrDecode, e, derr),
+				Err: fmt.Errorf("%w as %v: %w", ErrDecode, reflect.TypeFor[E](), derr),
 			})
 			continue
 		}
