@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/oklog/run v1.2.0
-	github.com/sourcegraph/conc v0.3.0
 	go.uber.org/goleak v1.3.0
 )
+
+require github.com/stretchr/testify v1.8.1 // indirect

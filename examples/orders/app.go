@@ -53,6 +53,8 @@ type App struct {
 
 	// nats holds the JetStream side when cfg.NATS is set.
 	nats natsParts
+	// store is the orders table and the outbox when cfg.DB is set.
+	store *orderStore
 	// hooks, when set before Run, sees orders placed and emailed (tests).
 	hooks hooks
 
@@ -143,6 +145,14 @@ func newApp(cfg Config, log *slog.Logger, mailer Mailer, ln net.Listener) (*App,
 		a.closeNATS()
 		return nil, err
 	}
+	if cfg.DB != "" && api {
+		store, err := openOrderStore(cfg.DB, a.bus, log)
+		if err != nil {
+			a.closeNATS()
+			return nil, err
+		}
+		a.store = store
+	}
 
 	a.service = NewService(a.publishOrder, a.Stats)
 	a.service.idPrefix = newOrderPrefix(cfg)
@@ -209,6 +219,11 @@ func newApp(cfg Config, log *slog.Logger, mailer Mailer, ln net.Listener) (*App,
 		}
 		add("email", email, supervisor.WithRestart(restart), supervisor.WithShutdown(shutdown+time.Second))
 	}
+	if a.store != nil {
+		// Stopped right after http, before the consumers it publishes to:
+		// what it has not relayed stays in the outbox for the next run.
+		add("outbox", a.store.relay)
+	}
 	if a.server != nil {
 		add("http", a.server)
 	}
@@ -219,8 +234,11 @@ func newApp(cfg Config, log *slog.Logger, mailer Mailer, ln net.Listener) (*App,
 	return a, nil
 }
 
-// closeNATS closes what newApp opened for -nats, when it fails.
+// closeNATS closes what newApp opened for -nats and -db, when it fails.
 func (a *App) closeNATS() {
+	if a.store != nil {
+		a.store.close()
+	}
 	if a.nats.bridge != nil {
 		a.nats.bridge.Close()
 	}
@@ -239,6 +257,9 @@ func (a *App) grace() time.Duration { return 4*a.cfg.DrainTimeout + 10*time.Seco
 func (a *App) Run(ctx context.Context) error {
 	err := a.root.Run(ctx)
 	a.drainLeftovers()
+	if a.store != nil {
+		a.store.close()
+	}
 	if a.nats.sent != nil {
 		err = errors.Join(err, a.nats.sent.Close())
 	}
@@ -277,18 +298,26 @@ func (a *App) closeBus(ctx context.Context) error {
 // and the other consumers got the order. A closed bus, or a Block
 // subscription that gave up waiting, are errors: the order is answered 503.
 //
-// With -nats the order first goes to JetStream (see publishDurable); only
-// once JetStream stored it is it published on the local bus, so a 503
-// leaves nothing behind, here or in the stream. After the ack the order is
-// placed whatever the local bus says: a local failure is reported, and
-// email, which reads the stream, still gets it.
+// With -db the order is stored instead, with OrderCreated in the outbox, in
+// one transaction, and the outbox's relay publishes it. With -nats the order
+// first goes to JetStream (see publishDurable); only once JetStream stored
+// it is it published on the local bus, so a 503 leaves nothing behind, here
+// or in the stream. After the ack the order is placed whatever the local
+// bus says: a local failure is reported, and email, which reads the stream,
+// still gets it.
 func (a *App) publishOrder(ctx context.Context, o OrderCreated) error {
-	if a.nats.api {
+	var err error
+	switch {
+	case a.store != nil:
+		err = a.store.place(ctx, o)
+	case a.nats.api:
 		if err := a.publishDurable(ctx, o); err != nil {
 			return err
 		}
+		fallthrough
+	default:
+		err = bus.Publish(ctx, a.bus, o)
 	}
-	err := bus.Publish(ctx, a.bus, o)
 	if err != nil && errors.Is(err, bus.ErrRejected) &&
 		!errors.Is(err, bus.ErrTimeout) && !errors.Is(err, bus.ErrCanceled) && !errors.Is(err, bus.ErrClosed) {
 		err = nil

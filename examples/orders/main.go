@@ -18,6 +18,7 @@
 //	go run ./examples/orders -nats nats://127.0.0.1:4222
 //	go run ./examples/orders -nats nats://127.0.0.1:4222 -role api
 //	go run ./examples/orders -nats nats://127.0.0.1:4222 -role workers -sent /tmp/sent
+//	go run ./examples/orders -db postgres://postgres@127.0.0.1:5432/test
 //	go run ./examples/orders -serve localhost:8080
 //	curl -d '{"customer":"ada","email":"ada@example.com","items":[{"sku":"mug","qty":1}]}' localhost:8080/orders
 //	curl localhost:8080/stats
@@ -75,6 +76,8 @@ type Config struct {
 	Role   string // with NATS: roleAll, roleAPI or roleWorkers
 	Stream string // with NATS: the JetStream stream
 	Sent   string // with NATS: file of the orders emailed, for idempotence across restarts
+
+	DB string // PostgreSQL DSN: orders and OrderCreated stored in one transaction, relayed from the outbox
 }
 
 func defaultConfig() Config {
@@ -149,6 +152,7 @@ Flags:
 	fs.StringVar(&cfg.Role, "role", cfg.Role, "with -nats: `all` runs everything; api the order handler, inventory and analytics; workers only the email consumer, until a signal")
 	fs.StringVar(&cfg.Stream, "stream", cfg.Stream, "with -nats: JetStream stream `name` (subjects <name lowercased>.>)")
 	fs.StringVar(&cfg.Sent, "sent", "", "with -nats: `file` where a worker appends the ID of each order it emailed (an audit record; the workers share their memory of what was emailed in a JetStream bucket)")
+	fs.StringVar(&cfg.DB, "db", "", "PostgreSQL `dsn` (e.g. postgres://postgres@127.0.0.1:5432/test): each order and its OrderCreated are stored in one transaction, and a relay publishes it (see outbox.go)")
 	fs.BoolVar(&cfg.Verbose, "v", false, "log at level Debug (every analytics event, every dropped event) and with panic stacks")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -246,10 +250,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 		}()
 		load = placeOrders(loadCtx, "http://"+app.server.Addr(), cfg)
-		if cfg.NATS != "" && cfg.Role == roleAll {
-			// Email goes the long way round, through JetStream: let it
-			// catch up before stopping (what it does not finish stays in
-			// the stream for the next run).
+		if cfg.NATS != "" && cfg.Role == roleAll || cfg.DB != "" {
+			// Email goes the long way round, through JetStream or the
+			// outbox: let it catch up before stopping (what it does not
+			// finish stays in the stream or the outbox for the next run).
 			wctx, cancel := context.WithTimeout(loadCtx, app.grace())
 			if err := app.ledger.Wait(wctx, consumerEmail, len(load.Accepted)); err != nil {
 				log.Warn("stopping before every email was sent", "error", err)

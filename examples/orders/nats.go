@@ -296,7 +296,7 @@ func (a *App) emailImport(br *jetstream.Bridge, sent *sentLog) *jetstream.Import
 // newOrderPrefix returns the prefix of this process's order IDs: with
 // orders stored in JetStream, two runs must not both place "ord-000001".
 func newOrderPrefix(cfg Config) string {
-	if cfg.NATS == "" {
+	if cfg.NATS == "" && cfg.DB == "" {
 		return "ord-"
 	}
 	return "ord-" + strings.ToLower(nuid.Next()[14:]) + "-"

@@ -10,11 +10,17 @@ const (
 	maxItems   = 50
 	maxQty     = 1000
 	maxBodyLen = 64 << 10 // bytes of JSON in a POST /orders body
+	maxIDLen   = 64       // bytes of a client's order ID
 )
 
 // OrderRequest is the body of POST /orders and the argument of
 // [Service.Place]: what a customer asks for, before it has an ID.
 type OrderRequest struct {
+	// ID is optional: the client's own ID for the order, so that a retried
+	// POST is not a second order. With -db, a second order with an ID
+	// already placed is answered 409 and not published; without, IDs are
+	// not checked.
+	ID       string `json:"id,omitempty"`
 	Customer string `json:"customer"`
 	Email    string `json:"email"`
 	Items    []Item `json:"items"`
@@ -37,6 +43,8 @@ func (r *OrderRequest) Validate() error {
 		return &ValidationError{Field: field, Problem: fmt.Sprintf(format, args...)}
 	}
 	switch {
+	case len(r.ID) > maxIDLen || strings.ContainsFunc(r.ID, func(c rune) bool { return c <= ' ' || c == 0x7f }):
+		return bad("id", "%q: at most %d bytes, no spaces or control characters", r.ID, maxIDLen)
 	case strings.TrimSpace(r.Customer) == "":
 		return bad("customer", "missing")
 	case r.Email == "":

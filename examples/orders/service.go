@@ -43,22 +43,25 @@ func NewService(publish func(context.Context, OrderCreated) error, stats func() 
 
 // Place validates req and publishes it as an OrderCreated with a new ID. It
 // is the whole of POST /orders minus the JSON, for callers in the same
-// process. It returns a *ValidationError for a bad order and an error
-// matching errUnavailable when the order could not be published; in both
-// cases nothing was published.
+// process. It returns a *ValidationError for a bad order, an error matching
+// errDuplicateOrder for a client's ID already placed (with -db), and an
+// error matching errUnavailable when the order could not be published; in
+// each case nothing was published.
 func (s *Service) Place(ctx context.Context, req OrderRequest) (OrderCreated, error) {
 	if err := req.Validate(); err != nil {
 		s.badRequests.Add(1)
 		return OrderCreated{}, err
 	}
 	o := OrderCreated{
-		ID:       fmt.Sprintf("%s%06d", cmp.Or(s.idPrefix, "ord-"), s.seq.Add(1)),
+		ID:       cmp.Or(req.ID, fmt.Sprintf("%s%06d", cmp.Or(s.idPrefix, "ord-"), s.seq.Add(1))),
 		Customer: req.Customer,
 		Email:    req.Email,
 		Items:    slices.Clone(req.Items), // the caller keeps its slice
 		At:       time.Now(),
 	}
-	if err := s.publish(ctx, o); err != nil {
+	if err := s.publish(ctx, o); errors.Is(err, errDuplicateOrder) {
+		return OrderCreated{}, err
+	} else if err != nil {
 		s.unavailable.Add(1)
 		return OrderCreated{}, fmt.Errorf("%w: %w", errUnavailable, err)
 	}
@@ -89,6 +92,8 @@ func (s *Service) postOrder(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.As(err, &verr):
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+	case errors.Is(err, errDuplicateOrder):
+		writeJSON(w, http.StatusConflict, map[string]string{"error": err.Error()})
 	case err != nil:
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
 	default:

@@ -28,7 +28,11 @@ func printSummary(w io.Writer, a *App, load *loadResult, took time.Duration) {
 
 	fmt.Fprintf(tw, "\ntroupe orders: finished in %v (seed %d)\n\n", took.Round(time.Millisecond), a.cfg.Seed)
 	row("ORDERS", "", "")
-	row("  placed", st.Orders.Placed, "201 Created: published, answered without waiting for any consumer")
+	placed := "201 Created: published, answered without waiting for any consumer"
+	if a.store != nil {
+		placed = "201 Created: stored with OrderCreated in one transaction; the outbox relay published it"
+	}
+	row("  placed", st.Orders.Placed, placed)
 	if load != nil {
 		if n := load.Sent - load.Statuses[http.StatusCreated]; n > 0 {
 			row("  not placed", n, fmt.Sprintf("answers %v, %d without an answer", load.Statuses, load.Errors))
