@@ -87,12 +87,6 @@ func openSentLog(path string) (*sentLog, error) {
 	return l, nil
 }
 
-func (l *sentLog) sent(id string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.seen[id]
-}
-
 func (l *sentLog) record(id string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
