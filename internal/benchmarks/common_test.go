@@ -8,6 +8,8 @@ package benchmarks
 import (
 	"encoding/binary"
 	"encoding/json"
+	"io"
+	"log"
 	"runtime"
 	"slices"
 	"sync"
@@ -271,4 +273,14 @@ func mustJSON(e Event) []byte {
 		panic(err)
 	}
 	return p
+}
+
+// discardLogOutput sends the log package's output, where slog.Default()
+// and suture's default event hook write, to io.Discard, for the rows that
+// measure a peer with its default logging: the lines are formatted, not
+// written. It returns the function that restores the output.
+func discardLogOutput() (restore func()) {
+	w := log.Writer()
+	log.SetOutput(io.Discard)
+	return func() { log.SetOutput(w) }
 }

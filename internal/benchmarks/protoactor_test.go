@@ -1,8 +1,12 @@
 package benchmarks
 
 import (
+	"io"
 	"log/slog"
 	"testing"
+	"time"
+
+	"github.com/lmittmann/tint"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/router"
@@ -112,8 +116,19 @@ func BenchmarkLatency_ProtoBounded(b *testing.B) { protoLatency(b, true) }
 // BenchmarkRestart_ProtoDefault: the actor is spawned under a guardian with
 // the always-restart strategy; a panic restarts it in place and the mailbox
 // resumes.
-func BenchmarkRestart_ProtoDefault(b *testing.B) {
-	sys := newProtoSystem()
+func BenchmarkRestart_ProtoDefault(b *testing.B) { protoRestart(b, newProtoSystem()) }
+
+// BenchmarkRestartLogged_ProtoDefault is the restart with protoactor's
+// default logger (tint, level Info), writing to io.Discard instead of
+// stderr.
+func BenchmarkRestartLogged_ProtoDefault(b *testing.B) {
+	protoRestart(b, actor.NewActorSystem(actor.WithLoggerFactory(func(system *actor.ActorSystem) *slog.Logger {
+		return slog.New(tint.NewHandler(io.Discard, &tint.Options{Level: slog.LevelInfo, TimeFormat: time.Kitchen})).
+			With("lib", "Proto.Actor").With("system", system.ID)
+	})))
+}
+
+func protoRestart(b *testing.B, sys *actor.ActorSystem) {
 	handled := make(chan struct{})
 	s := newSink(b.N + 1)
 	root := sys.Root.Copy().WithGuardian(actor.NewRestartingStrategy())

@@ -87,7 +87,15 @@ func BenchmarkLatency_Raw(b *testing.B) {
 
 // BenchmarkRestart_Raw is the floor of restart latency: a bare goroutine
 // that recovers, records the stack as program counters and respawns itself.
-func BenchmarkRestart_Raw(b *testing.B) {
+func BenchmarkRestart_Raw(b *testing.B) { rawRestart(b) }
+
+// BenchmarkRestartLogged_Raw and BenchmarkRestartWindow_Raw are the same
+// floor, for the ratios of those workloads: a bare goroutine has no
+// logging and no restart window.
+func BenchmarkRestartLogged_Raw(b *testing.B) { rawRestart(b) }
+func BenchmarkRestartWindow_Raw(b *testing.B) { rawRestart(b) }
+
+func rawRestart(b *testing.B) {
 	msgs := make(chan Event, Buffer)
 	handled := make(chan struct{})
 	s := newSink(b.N + 1)
@@ -116,6 +124,11 @@ func BenchmarkRestart_Raw(b *testing.B) {
 	close(msgs)
 	wg.Wait()
 }
+
+// BenchmarkIdleMemSupervised_Raw is the same floor as IdleMem_Raw, for the
+// ratio of that workload: a goroutine and a channel have nothing around
+// them.
+func BenchmarkIdleMemSupervised_Raw(b *testing.B) { BenchmarkIdleMem_Raw(b) }
 
 func BenchmarkIdleMem_Raw(b *testing.B) {
 	var wg sync.WaitGroup

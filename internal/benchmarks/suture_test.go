@@ -31,12 +31,22 @@ func (c *sutureChild) Serve(ctx context.Context) error {
 	}
 }
 
-func BenchmarkRestart_Suture(b *testing.B) {
+func BenchmarkRestart_Suture(b *testing.B) { sutureRestart(b, func(suture.Event) {}) }
+
+// BenchmarkRestartLogged_Suture is the restart with suture's default event
+// hook, which log.Prints each event; the output is discarded after
+// formatting.
+func BenchmarkRestartLogged_Suture(b *testing.B) {
+	defer discardLogOutput()()
+	sutureRestart(b, nil)
+}
+
+func sutureRestart(b *testing.B, hook func(suture.Event)) {
 	msgs := make(chan Event, Buffer)
 	handled := make(chan struct{})
 	s := newSink(b.N + 1)
 	sup := suture.New("root", suture.Spec{
-		EventHook:        func(suture.Event) {},
+		EventHook:        hook,
 		FailureThreshold: math.MaxFloat64,
 		FailureDecay:     1,
 	})

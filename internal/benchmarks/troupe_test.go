@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"math"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -141,8 +142,33 @@ func BenchmarkLatency_Troupe(b *testing.B) {
 
 // BenchmarkRestart_Troupe: an actor under a supervisor with zero backoff;
 // the poison event is reported as a dead letter (to a no-op hook) and the
-// restarted actor handles the next event.
+// restarted actor handles the next event. Logs are discarded, and the
+// restart window is 1 ns, which keeps the supervisor's history of restarts
+// at one entry.
 func BenchmarkRestart_Troupe(b *testing.B) {
+	troupeRestart(b, []actor.Option{actor.WithLogger(discard), actor.WithDeadLetterHook(func(actor.DeadLetter) {})},
+		supervisor.WithIntensity(math.MaxInt, time.Nanosecond), supervisor.WithLogger(discard))
+}
+
+// BenchmarkRestartLogged_Troupe is the restart with troupe's defaults: the
+// actor's and the supervisor's logs, the panic with its stack and the dead
+// letter, go to slog.Default(), whose output (the log package's) is
+// discarded after formatting.
+func BenchmarkRestartLogged_Troupe(b *testing.B) {
+	defer discardLogOutput()()
+	troupeRestart(b, nil, supervisor.WithIntensity(math.MaxInt, time.Nanosecond))
+}
+
+// BenchmarkRestartWindow_Troupe is the restart with the default intensity
+// window (supervisor.DefaultWindow) instead of 1 ns, with an intensity out
+// of reach: what the supervisor's check of the restarts within the window
+// costs as they accumulate. Logs are discarded.
+func BenchmarkRestartWindow_Troupe(b *testing.B) {
+	troupeRestart(b, []actor.Option{actor.WithLogger(discard), actor.WithDeadLetterHook(func(actor.DeadLetter) {})},
+		supervisor.WithIntensity(1<<30, supervisor.DefaultWindow), supervisor.WithLogger(discard))
+}
+
+func troupeRestart(b *testing.B, aopts []actor.Option, sopts ...supervisor.Option) {
 	handled := make(chan struct{})
 	s := newSink(b.N + 1)
 	a := actor.New("kid", func(_ context.Context, e Event) error {
@@ -152,9 +178,8 @@ func BenchmarkRestart_Troupe(b *testing.B) {
 		s.Handle(e)
 		handled <- struct{}{}
 		return nil
-	}, actor.WithMailbox(Buffer), actor.WithLogger(discard), actor.WithDeadLetterHook(func(actor.DeadLetter) {}))
-	sup := supervisor.New("root", supervisor.WithBackoff(0, 0),
-		supervisor.WithIntensity(math.MaxInt, time.Nanosecond), supervisor.WithLogger(discard))
+	}, append([]actor.Option{actor.WithMailbox(Buffer)}, aopts...)...)
+	sup := supervisor.New("root", append([]supervisor.Option{supervisor.WithBackoff(0, 0)}, sopts...)...)
 	if err := sup.Add("kid", a); err != nil {
 		b.Fatal(err)
 	}
@@ -170,6 +195,35 @@ func BenchmarkRestart_Troupe(b *testing.B) {
 	if err := <-done; err != nil {
 		b.Fatal(err)
 	}
+}
+
+// BenchmarkIdleMemSupervised_Troupe: 10,000 idle actors as a service runs
+// them, each under a supervisor (one for all of them) and subscribed to a
+// bus, with the default options but the mailbox size.
+func BenchmarkIdleMemSupervised_Troupe(b *testing.B) {
+	var cancel context.CancelFunc
+	done := make(chan error, 1)
+	idleMemory(b, func(n int) {
+		var ctx context.Context
+		ctx, cancel = context.WithCancel(context.Background())
+		bs := bus.New(bus.WithLogger(discard))
+		sup := supervisor.New("root", supervisor.WithLogger(discard))
+		for i := range n {
+			a := actor.New("idle", func(context.Context, Event) error { return nil }, actor.WithMailbox(IdleMailbox))
+			if _, err := bus.Subscribe[Event](bs, a); err != nil {
+				b.Fatal(err)
+			}
+			if err := sup.Add(strconv.Itoa(i), a); err != nil {
+				b.Fatal(err)
+			}
+		}
+		go func() { done <- sup.Run(ctx) }()
+	}, func() {
+		cancel()
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+	})
 }
 
 func BenchmarkIdleMem_Troupe(b *testing.B) {
