@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+
+	"github.com/troupe-go/troupe/internal/panics"
 )
 
 // logKey is what the default logging of an actor bounds its lines by: at
@@ -60,17 +62,13 @@ func (c *config) logPanic(name string, worker, attempt int, perr *PanicError) {
 	if !l.Enabled(context.Background(), slog.LevelError) {
 		return
 	}
-	attrs := []any{"actor", name, "attempt", attempt, "error", perr.Value, "stack", stackValue{perr}}
+	stack, _ := panics.StackAttr(perr)
+	attrs := []any{"actor", name, "attempt", attempt, "error", perr, stack}
 	if worker >= 0 {
 		attrs = append(attrs, "worker", worker)
 	}
 	l.Error("actor handler panicked", attrs...)
 }
-
-// stackValue formats a panic's stack when a log handler asks for it.
-type stackValue struct{ perr *PanicError }
-
-func (v stackValue) LogValue() slog.Value { return slog.StringValue(v.perr.Stack()) }
 
 // panickedError is the reason of a dead letter whose handler panicked: it
 // matches [ErrPanicked] and the [*PanicError], and formats the stack only
