@@ -4,6 +4,7 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"path"
@@ -73,6 +74,11 @@ func New(opts Options) *Handler {
 // ServeHTTP serves the page ("/" and its assets), the current snapshot
 // ("/snapshot") and the stream of snapshots ("/events"). Mounted below a
 // prefix, it expects the prefix stripped (see [http.StripPrefix]).
+//
+// A stream lasts until the client goes away or the request's context ends.
+// [http.Server.Shutdown] waits for open streams as for any request under
+// way: when its context ends, [http.Server.Close] ends them (the page
+// reconnects by itself to the next server).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "" {
 		// Mounted with StripPrefix and asked for the prefix without its
@@ -103,6 +109,10 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	t := time.NewTicker(h.opts.Interval)
 	defer t.Stop()
+	// After a lost connection, the browser tries again after a second.
+	if _, err := io.WriteString(w, "retry: 1000\n\n"); err != nil {
+		return
+	}
 	for {
 		data, err := json.Marshal(h.Snapshot())
 		if err != nil {
