@@ -51,8 +51,9 @@ func TestErrorIsOneLineWithValueAndFrame(t *testing.T) {
 	var runtimeErr *Error
 	func() {
 		defer func() { runtimeErr = New(recover(), 0) }()
-		var m map[string]int
-		m["x"] = 1
+		var s []int
+		i := len(s)
+		_ = s[i] // index out of range: the runtime panics
 	}()
 	if got := runtimeErr.Frame(); !strings.Contains(got, "TestErrorIsOneLineWithValueAndFrame") {
 		t.Errorf("got frame %q for a runtime panic; want the function that caused it", got)
