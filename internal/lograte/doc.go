@@ -10,7 +10,9 @@
 // batch: the kept event's message and attributes, with "count" (the events
 // since the previous line, this one included) and "first" (when the kept
 // event happened). So a storm of a million identical events costs one line
-// per period, and the count tells how big the storm was.
+// per period, and the count tells how big the storm was. (Under a storm the
+// clock is read once every 64 events, so a line may come up to 63 events
+// after its period ended; see [Limiter.Log].)
 //
 // # No goroutine
 //

@@ -19,6 +19,9 @@ const DefaultPeriod = time.Second
 type Limiter[K comparable] struct {
 	period time.Duration
 	clock  clock.Clock
+	// every is how often a storm reads the clock: once a batch holds
+	// every events, only each every-th event reads it (see Log).
+	every uint64
 
 	mu   sync.Mutex
 	keys map[K]*entry
@@ -49,8 +52,16 @@ func New[K comparable](period time.Duration, c clock.Clock) *Limiter[K] {
 	if c == nil {
 		c = clock.Real()
 	}
-	return &Limiter[K]{period: period, clock: c}
+	return &Limiter[K]{period: period, clock: c, every: readEvery}
 }
+
+// readEvery is how many events of a storm share one reading of the clock.
+// Reading the clock costs more than the rest of counting an event: 90 ns a
+// counted event reading it every time, 33 ns reading it every 64th
+// (BenchmarkLogCountedEveryClockRead, BenchmarkLogCounted). A storm of a
+// million events a second reads it 16,000 times instead of a million, and
+// its line comes at most 63 events late.
+const readEvery = 64
 
 // Log records an event for key k. If no line was written for k within the
 // period, it writes one now to logger at level with msg: for this event
@@ -60,16 +71,26 @@ func New[K comparable](period time.Duration, c clock.Clock) *Limiter[K] {
 // first one counted. attrs is called only when they are needed, so an event
 // that is only counted costs no formatting. Nothing is recorded if logger
 // is not enabled at level.
+//
+// Under a storm, once a batch holds 64 events, only every 64th event reads
+// the clock: the batch's line may come up to 63 events after its period
+// ended, and never early. Below 64 events a period, every event reads it.
 func (l *Limiter[K]) Log(ctx context.Context, logger *slog.Logger, level slog.Level, k K, msg string, attrs func() []slog.Attr) {
 	if !logger.Enabled(ctx, level) {
 		return
 	}
-	now := l.clock.Now()
 	l.mu.Lock()
 	if l.keys == nil {
 		l.keys = make(map[K]*entry)
 	}
 	e := l.keys[k]
+	if e != nil && e.n >= l.every && e.n%l.every != 0 {
+		// A storm: count without reading the clock.
+		e.n++
+		l.mu.Unlock()
+		return
+	}
+	now := l.clock.Now()
 	if e == nil {
 		e = &entry{}
 		l.keys[k] = e

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -46,7 +47,7 @@ func lines(buf *bytes.Buffer) []string {
 func TestLogWritesFirstEventAtOnceAndCountsTheRest(t *testing.T) {
 	l, c, log, buf := setup()
 	ctx := context.Background()
-	for i := range 1000 {
+	for i := range 10 {
 		l.Log(ctx, log, slog.LevelWarn, "a", "drop", event(i))
 	}
 	got := lines(buf)
@@ -55,18 +56,61 @@ func TestLogWritesFirstEventAtOnceAndCountsTheRest(t *testing.T) {
 		t.Fatalf("got lines\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	c.Advance(300 * time.Millisecond)
-	l.Log(ctx, log, slog.LevelWarn, "a", "drop", event(1000))
+	l.Log(ctx, log, slog.LevelWarn, "a", "drop", event(10))
 	if got := lines(buf); got != nil {
 		t.Fatalf("got lines %q within the period; want none", got)
 	}
 	c.Advance(700 * time.Millisecond)
-	l.Log(ctx, log, slog.LevelWarn, "a", "drop", event(1001))
-	// The batch is the 999 events after the first line, plus this one; it
-	// is written with the details of its first event (n=1), counted at the
-	// epoch.
-	want = []string{`level=WARN msg=drop n=1 count=1001 first=2026-01-01T00:00:00.000Z`}
+	l.Log(ctx, log, slog.LevelWarn, "a", "drop", event(11))
+	// The batch is the 9 events after the first line, the one 300ms later
+	// and this one; it is written with the details of its first event
+	// (n=1), counted at the epoch.
+	want = []string{`level=WARN msg=drop n=1 count=11 first=2026-01-01T00:00:00.000Z`}
 	if got := lines(buf); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("got lines\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestLogStormReadsTheClockEvery64Events: past 64 events in a period, a
+// line comes within 64 events after the period, and the counts of all
+// lines add up to the events.
+func TestLogStormReadsTheClockEvery64Events(t *testing.T) {
+	l, c, log, buf := setup()
+	ctx := context.Background()
+	events := 0
+	logEvent := func() {
+		l.Log(ctx, log, slog.LevelWarn, "a", "drop", event(events))
+		events++
+	}
+	for range 1000 {
+		logEvent()
+	}
+	if got := lines(buf); len(got) != 1 {
+		t.Fatalf("got lines %q; want the first event's only", got)
+	}
+	c.Advance(time.Second)
+	for i := 0; buf.Len() == 0; i++ {
+		if i == 64 {
+			t.Fatal("got no line within 64 events past the period")
+		}
+		logEvent()
+	}
+	for range 100 {
+		logEvent()
+	}
+	l.Flush()
+	total := 1 // the first line's
+	for _, ln := range lines(buf) {
+		_, count, _ := strings.Cut(ln, "count=")
+		count, _, _ = strings.Cut(count, " ")
+		n, err := strconv.Atoi(count)
+		if err != nil {
+			t.Fatalf("line %q: %v", ln, err)
+		}
+		total += n
+	}
+	if total != events {
+		t.Errorf("got counts adding up to %d; want the %d events", total, events)
 	}
 }
 
@@ -158,6 +202,20 @@ func TestNewDefaults(t *testing.T) {
 // every event but one per second pays under a storm.
 func BenchmarkLogCounted(b *testing.B) {
 	l := New[int](time.Hour, nil)
+	log := slog.New(slog.NewTextHandler(discard{}, nil))
+	ctx := context.Background()
+	l.Log(ctx, log, slog.LevelWarn, 1, "drop", event(0))
+	b.ReportAllocs()
+	for b.Loop() {
+		l.Log(ctx, log, slog.LevelWarn, 1, "drop", event(1))
+	}
+}
+
+// BenchmarkLogCountedEveryClockRead is BenchmarkLogCounted reading the
+// clock for every event: what reading it once per 64 events buys.
+func BenchmarkLogCountedEveryClockRead(b *testing.B) {
+	l := New[int](time.Hour, nil)
+	l.every = 1
 	log := slog.New(slog.NewTextHandler(discard{}, nil))
 	ctx := context.Background()
 	l.Log(ctx, log, slog.LevelWarn, 1, "drop", event(0))
