@@ -68,6 +68,12 @@ func TestMountedBelowAPrefix(t *testing.T) {
 	if w := get(t, mux, "/debug/troupe/snapshot"); w.Code != http.StatusOK {
 		t.Errorf("got status %d for the snapshot below the prefix; want 200", w.Code)
 	}
+	// Without its slash, the prefix redirects to itself with the slash,
+	// which the page's relative links need.
+	w := get(t, http.StripPrefix("/debug/troupe", observer.New(observer.Options{})), "/debug/troupe?x=1")
+	if loc := w.Header().Get("Location"); w.Code != http.StatusMovedPermanently || loc != "troupe/" {
+		t.Errorf("got status %d, Location %q; want 301 to troupe/", w.Code, loc)
+	}
 }
 
 func TestSnapshotShowsTheService(t *testing.T) {
