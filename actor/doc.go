@@ -14,7 +14,8 @@
 // # Failure
 //
 // A handler's returned error is reported to the error hook ([WithErrorHook],
-// by default logged) and the actor goes on. A handler panic is recovered with
+// by default logged, at most one line per second with the count of errors
+// it stands for: see [WithLogger]) and the actor goes on. A handler panic is recovered with
 // its stack and ends Run with a [*PanicError], so that a supervisor can restart
 // the actor; the mailbox belongs to the Actor, not to one Run, and the messages
 // queued before the crash are handled after the restart. The message in hand

@@ -47,11 +47,47 @@ func (*deadlockError) Error() string {
 
 func (*deadlockError) Unwrap() error { return ErrMailboxFull }
 
-// PanicError is a handler panic recovered by the actor: the value it panicked
-// with and the stack of the handler goroutine, recorded as program counters
-// and formatted only when Error or Stack is called. It is the same type as
-// supervisor.PanicError, so one errors.As target matches panics from either.
-type PanicError = panics.Error
+// PanicError is a handler panic recovered by an actor or a pool worker: the
+// value the handler panicked with and the stack of its goroutine, recorded as
+// program counters and formatted only when read. Its Error is one line; a
+// logger gets the stack apart, as the attribute "stack".
+//
+// errors.As with a *supervisor.PanicError target matches a PanicError too
+// (Unwrap returns that form of the same panic), so one target serves the
+// panics of actors and of any other child of a supervisor.
+//
+// A PanicError is safe for concurrent use and must not be copied.
+type PanicError struct {
+	// Value is the value the handler panicked with.
+	Value any
+
+	p *panics.Error
+}
+
+// newPanicError returns the PanicError of the panic p recorded.
+func newPanicError(p *panics.Error) *PanicError { return &PanicError{Value: p.Value, p: p} }
+
+// Error returns one line: "panic: ", the value, and the frame that panicked
+// in parentheses, as in
+//
+//	panic: runtime error: integer divide by zero (at main.divide main.go:12)
+func (e *PanicError) Error() string { return e.p.Error() }
+
+// Frame returns the frame that panicked, as "function file:line" with the
+// file's base name. When the runtime panicked (a nil map write, a division by
+// zero) it is the frame that made it panic.
+func (e *PanicError) Frame() string { return e.p.Frame() }
+
+// Stack returns the stack of the goroutine that panicked, one
+// "function\n\tfile:line" pair per frame, starting at the frame that
+// panicked. It is formatted on the first call (tens of microseconds) and
+// cached.
+func (e *PanicError) Stack() string { return e.p.Stack() }
+
+// Unwrap returns the same panic as the supervisor package's PanicError,
+// whose own Unwrap returns the value when it is an error: errors.Is and
+// errors.As see through a panic(err).
+func (e *PanicError) Unwrap() error { return e.p }
 
 // DeadLetter is a message the actor accepted but will never hand to its
 // handler, with the reason why. Every accepted message is either handled or

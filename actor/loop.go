@@ -99,7 +99,7 @@ func (l *loop[M]) serve(ctx context.Context) (perr *PanicError) {
 	retry := false
 	defer func() {
 		if v := recover(); v != nil {
-			perr = panics.New(v, 0)
+			perr = newPanicError(panics.New(v, 0))
 			l.onPanic(cur, retry, perr)
 		}
 	}()
@@ -322,7 +322,7 @@ var errStoppedBeforeRetry = fmt.Errorf("%w: stopped before the retry", ErrPanick
 func (l *loop[M]) drainOne(ctx context.Context, m M) {
 	defer func() {
 		if v := recover(); v != nil {
-			perr := panics.New(v, 0)
+			perr := newPanicError(panics.New(v, 0))
 			l.letGo()
 			l.panicked.Add(1)
 			l.mb.deadLetter(m, &panickedError{perr}, 1)

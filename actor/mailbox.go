@@ -278,6 +278,7 @@ func (mb *mailbox[M]) retire(loops []*loop[M]) {
 	for _, d := range left {
 		mb.deadLetter(d.m, d.reason, d.attempts)
 	}
+	mb.cfg.flushLogs()
 }
 
 // errRetiredPending is the reason of a message kept for a retry when the
@@ -324,6 +325,7 @@ func (mb *mailbox[M]) finish(loops []*loop[M]) {
 	}
 	mb.reject(ErrDrainTimeout)
 	mb.state.Store(stopped)
+	mb.cfg.flushLogs()
 }
 
 // stats returns the counters of the mailbox and of its loops, summed.

@@ -6,6 +6,8 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"time"
+
+	"github.com/troupe-go/troupe/internal/lograte"
 )
 
 // Default values of the options.
@@ -42,10 +44,11 @@ type config struct {
 	onDeadLetter func(DeadLetter)
 	drainTimeout time.Duration
 	maxRetries   int
+	logs         *lograte.Limiter[logKey] // bounds the default logging; see report.go
 }
 
 func defaultConfig() config {
-	return config{mailbox: DefaultMailboxSize, drainTimeout: DefaultDrainTimeout}
+	return config{mailbox: DefaultMailboxSize, drainTimeout: DefaultDrainTimeout, logs: lograte.New[logKey](0, nil)}
 }
 
 func newConfig(opts []Option) config {
@@ -95,6 +98,17 @@ func WithMailbox(size int) Option {
 
 // WithLogger sets the logger for handler errors, dead letters and panics. The
 // default is slog.Default() at the time of logging.
+//
+// Handler errors and dead letters logged by default (without a hook) are
+// bounded: for each reason (a handler error, or a dead letter's
+// [ErrPanicked], [ErrDrainTimeout], [ErrStopped]), at most one line per
+// second, carrying the first event's details and "count", the number of
+// events it stands for (with "first", the time of the first, when it stands
+// for more than one). The events of a second are written by the next event
+// past it, by any later line of the same actor, or when Run returns after
+// its context ended; the exact counts are always in [Actor.Stats]. Each
+// panic is logged, with its stack, as it happens. Hooks are not bounded:
+// they get every event.
 func WithLogger(l *slog.Logger) Option {
 	if l == nil {
 		panic("actor: WithLogger: nil logger")
@@ -105,7 +119,8 @@ func WithLogger(l *slog.Logger) Option {
 // WithErrorHook sets the function called with every error a handler returns,
 // on the actor's goroutine, before the next message is handled. The default
 // logs the error at level Error with the actor's name. The context is the one
-// the handler was called with.
+// the handler was called with. The default logging is bounded (see
+// [WithLogger]).
 func WithErrorHook(h func(ctx context.Context, actor string, msg any, err error)) Option {
 	if h == nil {
 		panic("actor: WithErrorHook: nil hook")
@@ -114,7 +129,8 @@ func WithErrorHook(h func(ctx context.Context, actor string, msg any, err error)
 }
 
 // WithDeadLetterHook sets the function called with every message the actor
-// accepted but will not handle. The default logs it at level Warn. The hook
+// accepted but will not handle. The default logs it at level Warn, bounded
+// (see [WithLogger]). The hook
 // runs on the goroutine that gave up on the message and must not block.
 func WithDeadLetterHook(h func(DeadLetter)) Option {
 	if h == nil {

@@ -2,8 +2,41 @@ package actor
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+
+	"github.com/troupe-go/troupe/internal/panics"
 )
+
+// logKey is what the default logging of an actor bounds its lines by: at
+// most one line per second for each (see [WithLogger]). The actor is the
+// limiter's owner, so the key is only the reason.
+type logKey uint8
+
+const (
+	logHandlerError logKey = iota
+	logDeadPanicked
+	logDeadDrainTimeout
+	logDeadStopped
+	logDeadOther
+)
+
+// deadLetterKey returns the log key of a dead letter's reason.
+func deadLetterKey(reason error) logKey {
+	switch {
+	case errors.Is(reason, ErrPanicked):
+		return logDeadPanicked
+	case errors.Is(reason, ErrDrainTimeout):
+		return logDeadDrainTimeout
+	case errors.Is(reason, ErrStopped):
+		return logDeadStopped
+	}
+	return logDeadOther
+}
+
+// flushLogs writes the default log's lines still counted; Run calls it when
+// it returns after its context ended.
+func (c *config) flushLogs() { c.logs.Flush() }
 
 // deadLetter reports msg, accepted by the actor or pool called name, as a
 // dead letter: to a waiting [Ask], then to the hook or the log.
@@ -16,7 +49,9 @@ func (c *config) deadLetter(name string, msg any, reason error, attempts int) {
 		c.onDeadLetter(dl)
 		return
 	}
-	c.log().Warn("actor dead letter", "actor", name, "reason", reason, "attempts", attempts)
+	c.logs.Log(context.Background(), c.log(), slog.LevelWarn, deadLetterKey(reason), "actor dead letter", func() []slog.Attr {
+		return []slog.Attr{slog.String("actor", name), slog.Any("reason", reason), slog.Int("attempts", attempts)}
+	})
 }
 
 // logPanic logs a handler panic; worker is the pool worker's number, or -1
@@ -27,17 +62,13 @@ func (c *config) logPanic(name string, worker, attempt int, perr *PanicError) {
 	if !l.Enabled(context.Background(), slog.LevelError) {
 		return
 	}
-	attrs := []any{"actor", name, "attempt", attempt, "error", perr.Value, "stack", stackValue{perr}}
+	stack, _ := panics.StackAttr(perr)
+	attrs := []any{"actor", name, "attempt", attempt, "error", perr, stack}
 	if worker >= 0 {
 		attrs = append(attrs, "worker", worker)
 	}
 	l.Error("actor handler panicked", attrs...)
 }
-
-// stackValue formats a panic's stack when a log handler asks for it.
-type stackValue struct{ perr *PanicError }
-
-func (v stackValue) LogValue() slog.Value { return slog.StringValue(v.perr.Stack()) }
 
 // panickedError is the reason of a dead letter whose handler panicked: it
 // matches [ErrPanicked] and the [*PanicError], and formats the stack only
@@ -57,7 +88,9 @@ func (c *config) reportError(ctx context.Context, name string, msg any, err erro
 		c.onError(ctx, name, msg, err)
 		return
 	}
-	c.log().ErrorContext(ctx, "actor handler failed", "actor", name, "error", err)
+	c.logs.Log(ctx, c.log(), slog.LevelError, logHandlerError, "actor handler failed", func() []slog.Attr {
+		return []slog.Attr{slog.String("actor", name), slog.Any("error", err)}
+	})
 }
 
 // abandoner is implemented by messages that someone waits on (see [Ask]):

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/troupe-go/troupe/internal/lograte"
 )
 
 // A Bus routes published events, by Go type, to the inboxes subscribed to
@@ -45,6 +47,7 @@ type config struct {
 	onDeadLetter func(DeadLetter)
 	onSlow       func(SlowSubscriber)
 	slowAfter    time.Duration
+	logs         *lograte.Limiter[logKey] // bounds the default logging; see deadletter.go
 }
 
 func (c *config) log() *slog.Logger {
@@ -57,6 +60,14 @@ func (c *config) log() *slog.Logger {
 // WithLogger sets the logger for dead letters and slow subscribers when no
 // hook is set. The default is slog.Default() at the time of logging. It
 // panics if l is nil.
+//
+// The logging is bounded: for each subscription and reason, at most one line
+// per second, carrying the first event's details and "count", the number of
+// events it stands for (with "first", the time of the first, when it stands
+// for more than one). The events of a period are written by the next event
+// past it, by any later line of the same bus, or by [Bus.Close]; the exact
+// counts are always in [Bus.Stats]. Hooks are not bounded: they get every
+// event.
 func WithLogger(l *slog.Logger) Option {
 	if l == nil {
 		panic("bus: WithLogger: nil logger")
@@ -68,7 +79,8 @@ func WithLogger(l *slog.Logger) Option {
 // subscription did not get (see [DeadLetter]). It runs on the publishing
 // goroutine, after the delivery attempt and without any lock held, and must
 // not block: it delays the publisher. The default logs the dead letter at
-// level Warn. It panics if h is nil.
+// level Warn, at most one line per second per subscription and reason (see
+// [WithLogger]). It panics if h is nil.
 func WithDeadLetterHook(h func(DeadLetter)) Option {
 	if h == nil {
 		panic("bus: WithDeadLetterHook: nil hook")
@@ -78,7 +90,8 @@ func WithDeadLetterHook(h func(DeadLetter)) Option {
 
 // WithSlowHook sets the function called when a subscription becomes slow
 // (see [SlowSubscriber]). It runs on the publishing goroutine and must not
-// block. The default logs at level Warn. It panics if h is nil.
+// block. The default logs at level Warn, at most one line per second per
+// subscription (see [WithLogger]). It panics if h is nil.
 func WithSlowHook(h func(SlowSubscriber)) Option {
 	if h == nil {
 		panic("bus: WithSlowHook: nil hook")
@@ -105,7 +118,7 @@ func New(opts ...Option) *Bus {
 	b := &Bus{
 		inboxes: make(map[inboxKey]*Subscription),
 		byType:  make(map[reflect.Type][]*Subscription),
-		cfg:     config{slowAfter: DefaultSlowAfter},
+		cfg:     config{slowAfter: DefaultSlowAfter, logs: lograte.New[logKey](0, nil)},
 	}
 	for _, o := range opts {
 		o(&b.cfg)
@@ -130,6 +143,7 @@ func New(opts ...Option) *Bus {
 // (an error) rather than a closed channel (a panic). Close may be called more
 // than once and from several goroutines; each call waits as the first.
 func (b *Bus) Close(ctx context.Context) error {
+	defer b.cfg.logs.Flush()
 	b.mu.Lock()
 	// Closed before the guards are sealed: a publish that finds a guard
 	// sealed by Close then finds the bus closed.

@@ -1,6 +1,10 @@
 package bus
 
-import "fmt"
+import (
+	"context"
+	"fmt"
+	"log/slog"
+)
 
 // A DeadLetter is an event that was published to a subscription but never
 // accepted by its inbox, or evicted from it, with the reason why. Every such
@@ -26,7 +30,17 @@ const (
 	reasonCanceled
 	reasonRejected
 	numReasons
+
+	// reasonSlow keys the slow-subscriber reports in the bus's log limiter.
+	reasonSlow = numReasons
 )
+
+// logKey is what the default logging bounds its lines by: at most one line
+// per second for each subscription and reason (see [WithLogger]).
+type logKey struct {
+	s *Subscription
+	r reason
+}
 
 // dropped counts a dropped event and reports it to the dead-letter hook.
 func (s *Subscription) dropped(k reason, ev any, why error) {
@@ -36,7 +50,13 @@ func (s *Subscription) dropped(k reason, ev any, why error) {
 		h(dl)
 		return
 	}
-	s.b.cfg.log().Warn("bus dead letter", "subscription", s.name, "event", fmt.Sprintf("%T", ev), "reason", why)
+	s.b.cfg.logs.Log(context.Background(), s.b.cfg.log(), slog.LevelWarn, logKey{s, k}, "bus dead letter", func() []slog.Attr {
+		return []slog.Attr{
+			slog.String("subscription", s.name),
+			slog.String("event", fmt.Sprintf("%T", ev)),
+			slog.Any("reason", why),
+		}
+	})
 }
 
 // deliveryError reports an event dropped for a reason other than the

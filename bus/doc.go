@@ -32,7 +32,9 @@
 // subscriber's delivery. Every event a subscription does not get is counted
 // ([Bus.Stats]) and handed to the dead-letter hook ([WithDeadLetterHook], by
 // default logged) as a [DeadLetter] with its reason: nothing is lost
-// silently. A subscription that falls behind is reported once, with where it
+// silently. The default log stays bounded under overload: at most one line
+// per second per subscription and reason, with the count of events it
+// stands for (see [WithLogger]). A subscription that falls behind is reported once, with where it
 // was subscribed, to the slow hook ([WithSlowHook]).
 //
 // An actor's handler that publishes an event routed back into its own full

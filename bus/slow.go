@@ -1,6 +1,10 @@
 package bus
 
-import "reflect"
+import (
+	"context"
+	"log/slog"
+	"reflect"
+)
 
 // A SlowSubscriber reports a subscription that fell behind: the first time
 // it drops an event, or a [Block] delivery to it waits for room longer than
@@ -44,7 +48,16 @@ func (s *Subscription) becameSlow() {
 		h(ss)
 		return
 	}
-	s.b.cfg.log().Warn("bus subscriber is slow", "subscription", s.name, "type", s.typ.String(), "subscribed_at", s.where, "policy", s.policy.String(), "queued", ss.Queued, "capacity", ss.Capacity)
+	s.b.cfg.logs.Log(context.Background(), s.b.cfg.log(), slog.LevelWarn, logKey{s, reasonSlow}, "bus subscriber is slow", func() []slog.Attr {
+		return []slog.Attr{
+			slog.String("subscription", s.name),
+			slog.String("type", s.typ.String()),
+			slog.String("subscribed_at", s.where),
+			slog.String("policy", s.policy.String()),
+			slog.Int("queued", ss.Queued),
+			slog.Int("capacity", ss.Capacity),
+		}
+	})
 }
 
 // recovering is called after a delivery to a slow subscription found room,

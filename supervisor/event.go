@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+
+	"github.com/troupe-go/troupe/internal/panics"
 	"time"
 )
 
@@ -110,6 +112,9 @@ func (s *Supervisor) emit(e Event) {
 	}
 	if e.Err != nil {
 		attrs = append(attrs, slog.Any("error", e.Err))
+		if stack, ok := panics.StackAttr(e.Err); ok && e.Kind == Failed {
+			attrs = append(attrs, stack) // formatted only if written
+		}
 	}
 	if e.Kind == BackingOff {
 		attrs = append(attrs, slog.Duration("backoff", e.Backoff))

@@ -53,9 +53,10 @@ type RunnerFunc func(ctx context.Context) error
 func (f RunnerFunc) Run(ctx context.Context) error { return f(ctx) }
 
 // PanicError is the failure of a child whose Run panicked: the panic value
-// and the stack of the goroutine that panicked, formatted only when read. It
-// is the same type the actor package reports, so one errors.As target serves
-// both.
+// and the stack of the goroutine that panicked, formatted only when read. Its
+// Error is one line (the value and the panicking frame); the supervisor logs
+// the stack apart, as the attribute "stack". An actor's *actor.PanicError
+// unwraps to this type, so one errors.As target serves both.
 type PanicError = panics.Error
 
 // pathLabel is the pprof label carrying a child's path in the tree. It is

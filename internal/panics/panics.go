@@ -3,12 +3,18 @@
 //
 // Capturing program counters costs a fraction of a microsecond; formatting the
 // stack text (what debug.Stack does eagerly) costs tens of microseconds, so it
-// is deferred until [Error.Stack] or [Error.Error] is called.
+// is deferred until [Error.Stack] is called, or a log handler writes the
+// attribute [StackAttr] returns. [Error.Error] is one line: the value and the
+// panicking frame.
 package panics
 
 import (
+	"errors"
 	"fmt"
+	"log/slog"
+	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -26,6 +32,9 @@ type Error struct {
 	pcs  []uintptr
 	once sync.Once
 	text string
+
+	frameOnce sync.Once
+	frame     string
 }
 
 // New records the value of a panic and the stack of the calling goroutine.
@@ -41,9 +50,39 @@ func New(value any, skip int) *Error {
 	return &Error{Value: value, pcs: pcs[:n:n]}
 }
 
-// Error returns the panic value followed by the formatted stack.
+// Error returns one line: "panic: ", the panic value and, in parentheses,
+// the panicking frame (see [Error.Frame]). A value whose text spans lines is
+// quoted. The stack is left to [Error.Stack].
 func (e *Error) Error() string {
-	return fmt.Sprintf("panic: %v\n\n%s", e.Value, e.Stack())
+	v := fmt.Sprint(e.Value)
+	if strings.ContainsAny(v, "\r\n") {
+		v = strconv.Quote(v)
+	}
+	if f := e.Frame(); f != "" {
+		return "panic: " + v + " (at " + f + ")"
+	}
+	return "panic: " + v
+}
+
+// Frame returns the frame that panicked, as "function file:line" with the
+// file's base name, or "" if no frame was recorded. The runtime's own frames
+// (a nil map write, a division by zero) are skipped: the frame is the code
+// that made the runtime panic.
+func (e *Error) Frame() string {
+	e.frameOnce.Do(func() {
+		frames := runtime.CallersFrames(e.pcs)
+		for {
+			f, more := frames.Next()
+			if f.Function != "" && !strings.HasPrefix(f.Function, "runtime.") {
+				e.frame = f.Function + " " + filepath.Base(f.File) + ":" + strconv.Itoa(f.Line)
+				return
+			}
+			if !more {
+				return
+			}
+		}
+	})
+	return e.frame
 }
 
 // Unwrap returns the panic value when it is an error, so errors.Is and
@@ -77,3 +116,21 @@ func (e *Error) Stack() string {
 	})
 	return e.text
 }
+
+// StackAttr returns the attribute "stack" holding the stack of the panic in
+// err's tree (an [*Error] found by errors.As), formatted only if a log
+// handler writes it, and false if err holds no panic. Logging a panic as
+// "error", err and then this attribute writes the one-line error and the
+// stack apart.
+func StackAttr(err error) (slog.Attr, bool) {
+	var e *Error
+	if !errors.As(err, &e) {
+		return slog.Attr{}, false
+	}
+	return slog.Any("stack", stackValue{e}), true
+}
+
+// stackValue formats a panic's stack when a log handler asks for it.
+type stackValue struct{ e *Error }
+
+func (v stackValue) LogValue() slog.Value { return slog.StringValue(v.e.Stack()) }

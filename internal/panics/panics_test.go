@@ -1,7 +1,10 @@
 package panics
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 )
@@ -30,8 +33,49 @@ func TestNewRecordsValueAndStack(t *testing.T) {
 	if !strings.HasSuffix(first, "panics.boom") {
 		t.Errorf("got first frame %q; want the panicking function panics.boom", first)
 	}
-	if !strings.Contains(err.Error(), "panic: boom") {
-		t.Errorf("got %q; want it to contain the panic value", err.Error())
+}
+
+func TestErrorIsOneLineWithValueAndFrame(t *testing.T) {
+	err := recovered(boom)
+	const prefix = "panic: boom (at github.com/troupe-go/troupe/internal/panics.boom panics_test.go:"
+	if got := err.Error(); !strings.HasPrefix(got, prefix) || !strings.HasSuffix(got, ")") || strings.Contains(got, "\n") {
+		t.Errorf("got %q; want one line %q<line>)", got, prefix)
+	}
+	if got, want := err.Frame(), "github.com/troupe-go/troupe/internal/panics.boom panics_test.go:"; !strings.HasPrefix(got, want) {
+		t.Errorf("got frame %q; want %q<line>", got, want)
+	}
+	multi := recovered(func() { panic("two\nlines") })
+	if got := multi.Error(); !strings.HasPrefix(got, `panic: "two\nlines" (at `) {
+		t.Errorf("got %q; want the multi-line value quoted", got)
+	}
+	var runtimeErr *Error
+	func() {
+		defer func() { runtimeErr = New(recover(), 0) }()
+		var s []int
+		i := len(s)
+		_ = s[i] // index out of range: the runtime panics
+	}()
+	if got := runtimeErr.Frame(); !strings.Contains(got, "TestErrorIsOneLineWithValueAndFrame") {
+		t.Errorf("got frame %q for a runtime panic; want the function that caused it", got)
+	}
+	if got := (&Error{Value: "v"}).Error(); got != "panic: v" {
+		t.Errorf("got %q without frames; want %q", got, "panic: v")
+	}
+}
+
+func TestStackAttr(t *testing.T) {
+	err := fmt.Errorf("child failed: %w", recovered(boom))
+	a, ok := StackAttr(err)
+	if !ok || a.Key != "stack" {
+		t.Fatalf("got %v, %v; want the stack attribute", a, ok)
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewTextHandler(&buf, nil)).Error("failed", "error", err, a)
+	if got := buf.String(); !strings.Contains(got, "stack=\"github.com/troupe-go/troupe/internal/panics.boom\\n") {
+		t.Errorf("got log %q; want the formatted stack in its own attribute", got)
+	}
+	if _, ok := StackAttr(errors.New("plain")); ok {
+		t.Error("got ok for an error without a panic; want false")
 	}
 }
 
