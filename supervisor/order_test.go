@@ -15,13 +15,30 @@ import (
 // entryLog records the order in which children's Runs began.
 type entryLog struct {
 	mu    sync.Mutex
+	cond  sync.Cond
 	names []string
+}
+
+func newEntryLog() *entryLog {
+	l := &entryLog{}
+	l.cond.L = &l.mu
+	return l
 }
 
 func (l *entryLog) add(name string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.names = append(l.names, name)
+	l.cond.Broadcast()
+}
+
+// wait waits until n Runs have begun.
+func (l *entryLog) wait(n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for len(l.names) < n {
+		l.cond.Wait()
+	}
 }
 
 func (l *entryLog) get() []string {
@@ -30,22 +47,27 @@ func (l *entryLog) get() []string {
 	return slices.Clone(l.names)
 }
 
-// logged wraps p so that each Run of it is recorded in l on entry.
+// logged wraps p with a start phase that records each start in l.
 type logged struct {
 	*puppet
 	l *entryLog
 }
 
-func (c logged) Run(ctx context.Context) error {
+func (c logged) Start(context.Context) error {
 	c.l.add(c.name)
-	return c.puppet.Run(ctx)
+	return nil
 }
 
-// TestRunsBeginInAddOrder: each Run begins after the previous child's, at
-// the first start, and at every restart of a group (RestForOne: the failed
+// TestStartsInAddOrder: children start one after the other in Add order, at
+// the first start and at every restart of a group (RestForOne: the failed
 // child, then the ones after it; OneForAll: all). Go schedules the goroutine
 // started last first, so without ordering the starts come out scrambled.
-func TestRunsBeginInAddOrder(t *testing.T) {
+// For children with a start phase, the start phases run in that order; for
+// children without, the Started and Restarted events come in that order
+// (the supervisor calls their Runs in that order, but it cannot know when
+// a goroutine's first instruction runs: a child that must be ready before
+// the next one starts needs a start phase).
+func TestStartsInAddOrder(t *testing.T) {
 	tests := []struct {
 		strategy Strategy
 		fail     string
@@ -60,7 +82,7 @@ func TestRunsBeginInAddOrder(t *testing.T) {
 			for range 20 {
 				rec, clk := newRecorder(), clock.NewFake(epoch)
 				s := New("root", testOptions(rec, clk, WithStrategy(tt.strategy))...)
-				l := &entryLog{}
+				l := newEntryLog()
 				kids := map[string]*puppet{}
 				names := []string{"a", "b", "c", "d"}
 				for _, n := range names {
@@ -68,19 +90,26 @@ func TestRunsBeginInAddOrder(t *testing.T) {
 					s.Add(n, logged{kids[n], l})
 				}
 				stop := start(t, s)
-				for _, n := range names {
-					rec.wait(1, is(Started, "root/"+n))
-				}
+				l.wait(len(names))
 				if got := l.get(); !slices.Equal(got, names) {
-					t.Fatalf("got first Runs in order %v; want %v", got, names)
+					t.Fatalf("got first starts in order %v; want %v", got, names)
 				}
 				kids[tt.fail].fail()
-				for _, n := range tt.want {
-					rec.wait(1, is(Restarted, "root/"+n))
-				}
+				l.wait(len(names) + len(tt.want))
 				stop()
 				if got := l.get()[len(names):]; !slices.Equal(got, tt.want) {
-					t.Fatalf("got Runs after %s failed in order %v; want %v", tt.fail, got, tt.want)
+					t.Fatalf("got starts after %s failed in order %v; want %v", tt.fail, got, tt.want)
+				}
+				var events []string
+				rec.mu.Lock()
+				for _, e := range rec.events {
+					if e.Kind == Started || e.Kind == Restarted {
+						events = append(events, strings.TrimPrefix(e.Path, "root/"))
+					}
+				}
+				rec.mu.Unlock()
+				if want := append(slices.Clone(names), tt.want...); !slices.Equal(events, want) {
+					t.Fatalf("got Started and Restarted events for %v; want %v", events, want)
 				}
 			}
 		})
@@ -111,7 +140,7 @@ func TestTransientIsStartedAgainBySiblingRestart(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rec, clk := newRecorder(), clock.NewFake(epoch)
 			s := New("root", testOptions(rec, clk, WithStrategy(tt.strategy))...)
-			l := &entryLog{}
+			l := newEntryLog()
 			kids := map[string]*puppet{}
 			names := []string{"a", "b", "c"}
 			for i, n := range names {
@@ -119,15 +148,11 @@ func TestTransientIsStartedAgainBySiblingRestart(t *testing.T) {
 				s.Add(n, logged{kids[n], l}, WithRestart(tt.restarts[i]))
 			}
 			stop := start(t, s)
-			for _, n := range names {
-				rec.wait(1, is(Started, "root/"+n))
-			}
+			l.wait(len(names))
 			kids[tt.exits].cmds <- func() error { return nil }
 			rec.wait(1, is(Stopped, "root/"+tt.exits))
 			kids[tt.fails].fail()
-			for _, n := range tt.want {
-				rec.wait(1, is(Restarted, "root/"+n))
-			}
+			l.wait(len(names) + len(tt.want))
 			stop()
 			if got := l.get()[len(names):]; !slices.Equal(got, tt.want) {
 				t.Errorf("got Runs after %s failed %v; want %v", tt.fails, got, tt.want)
