@@ -74,7 +74,8 @@ func childPath(ctx context.Context, s *Supervisor) string {
 // context without its cancellation. s.mu is held.
 func (s *Supervisor) ready(base context.Context, c *child, now time.Time) {
 	c.path = s.path + "/" + c.name
-	c.vals = pprof.WithLabels(context.WithValue(base, runnerKey{}, c.runner), pprof.Labels(pathLabel, c.path))
+	vals := context.WithValue(context.WithValue(base, runnerKey{}, c.runner), shutdownKey{}, s.shutdownOf(c))
+	c.vals = pprof.WithLabels(vals, pprof.Labels(pathLabel, c.path))
 	c.bo = backoff.New(s.cfg.backoffMin, s.cfg.backoffMax, s.cfg.int64n)
 	c.inst, c.spare, c.retired = nil, nil, false
 	c.state, c.since, c.started, c.lastErr, c.delay = StateIdle, now, false, nil, 0

@@ -59,8 +59,9 @@ func defaults() config {
 }
 
 func positive(option string, d time.Duration) {
-	if d <= 0 {
-		panic(fmt.Sprintf("supervisor: %s: d %v is not positive", option, d))
+	nonNegative(option, "d", d)
+	if d == 0 {
+		panic("supervisor: " + option + ": d is 0: a child cannot be stopped without waiting for it (no brutal_kill in Go)")
 	}
 }
 

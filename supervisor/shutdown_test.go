@@ -142,7 +142,7 @@ func TestProgrammerErrorsPanic(t *testing.T) {
 		{"zero window", func() { WithIntensity(1, 0) }, "window"},
 		{"negative backoff", func() { WithBackoff(-1, 0) }, "negative min"},
 		{"max below min", func() { WithBackoff(2, 1) }, "less than min"},
-		{"negative shutdown", func() { WithShutdown(-1) }, "not positive"},
+		{"negative shutdown", func() { WithShutdown(-1) }, "negative d"},
 		{"significant permanent child", func() { New("r").Add("x", newPuppet("x", nil), WithSignificant()) }, "cannot be significant"},
 		{"nil logger", func() { WithLogger(nil) }, "nil logger"},
 		{"nil hook", func() { WithHook(nil) }, "nil hook"},
