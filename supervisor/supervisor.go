@@ -26,6 +26,7 @@ type Supervisor struct {
 
 	mu       sync.Mutex
 	children []*child // in Add order, which is start order
+	byName   map[string]*child
 	seq      int      // Add counter: orders children with the same restart time
 	path     string
 	log      *slog.Logger
@@ -139,11 +140,11 @@ func (s *Supervisor) Remove(name string) error {
 	l := s.loop
 	if l == nil {
 		defer s.mu.Unlock()
-		i := s.index(name)
-		if i < 0 {
+		c := s.byName[name]
+		if c == nil {
 			return fmt.Errorf("%w: %q in %s", ErrUnknownChild, name, s.path)
 		}
-		s.children = slices.Delete(s.children, i, i+1)
+		s.delete(c)
 		return nil
 	}
 	s.mu.Unlock()
@@ -161,17 +162,25 @@ func (s *Supervisor) ask(l *loop, r request) error {
 	}
 }
 
-func (s *Supervisor) has(name string) bool { return s.index(name) >= 0 }
-
-func (s *Supervisor) index(name string) int {
-	return slices.IndexFunc(s.children, func(c *child) bool { return c.name == name })
-}
+func (s *Supervisor) has(name string) bool { return s.byName[name] != nil }
 
 // append adds c last; s.mu is held.
 func (s *Supervisor) append(c *child) {
 	s.seq++
 	c.seq = s.seq
 	s.children = append(s.children, c)
+	if s.byName == nil {
+		s.byName = make(map[string]*child)
+	}
+	s.byName[c.name] = c
+}
+
+// delete forgets c; s.mu is held.
+func (s *Supervisor) delete(c *child) {
+	delete(s.byName, c.name)
+	// Children are in Add order, so c is found by binary search on seq.
+	i, _ := slices.BinarySearchFunc(s.children, c.seq, func(o *child, seq int) int { return o.seq - seq })
+	s.children = slices.Delete(s.children, i, i+1)
 }
 
 // Run starts the children in the order they were added, each after the
@@ -453,7 +462,7 @@ func (s *Supervisor) added(ctx, base context.Context, l *loop, c *child) error {
 		return nil
 	}
 	s.mu.Lock()
-	s.children = slices.DeleteFunc(s.children, func(o *child) bool { return o == c })
+	s.delete(c)
 	s.mu.Unlock()
 	return &StartError{Path: c.path, Err: err}
 }
@@ -461,12 +470,11 @@ func (s *Supervisor) added(ctx, base context.Context, l *loop, c *child) error {
 // removed stops the child named name and forgets it.
 func (s *Supervisor) removed(l *loop, name string) error {
 	s.mu.Lock()
-	i := s.index(name)
+	c := s.byName[name]
 	s.mu.Unlock()
-	if i < 0 {
+	if c == nil {
 		return fmt.Errorf("%w: %q in %s", ErrUnknownChild, name, s.path)
 	}
-	c := s.children[i]
 	l.unschedule(c)
 	var err error
 	if s.stop(l, c) {
@@ -477,7 +485,7 @@ func (s *Supervisor) removed(l *loop, name string) error {
 		retireRunner(c)
 	}
 	s.mu.Lock()
-	s.children = slices.DeleteFunc(s.children, func(o *child) bool { return o == c })
+	s.delete(c)
 	s.mu.Unlock()
 	return err
 }
