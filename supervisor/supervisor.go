@@ -27,7 +27,7 @@ type Supervisor struct {
 	mu       sync.Mutex
 	children []*child // in Add order, which is start order
 	byName   map[string]*child
-	seq      int      // Add counter: orders children with the same restart time
+	seq      int // Add counter: orders children with the same restart time
 	path     string
 	log      *slog.Logger
 	stuck    []StuckChild // abandoned children, passed up by Run
