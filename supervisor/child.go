@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime/pprof"
+	"strings"
 	"time"
 
 	"github.com/troupe-go/troupe/internal/backoff"
@@ -57,14 +58,15 @@ type instance struct {
 type runnerKey struct{}
 
 // childPath returns the path of supervisor s run with ctx: that of the
-// child it runs as, or, inside another child's Run, that child's path
+// child it runs as (the child's runner is s, or a wrapper that runs s under
+// the child's name), or, inside another child's Run, that child's path
 // followed by its own name.
 func childPath(ctx context.Context, s *Supervisor) string {
 	p := Path(ctx)
 	switch {
 	case p == "":
 		return s.name
-	case ctx.Value(runnerKey{}) == Runner(s):
+	case ctx.Value(runnerKey{}) == Runner(s), p[strings.LastIndexByte(p, '/')+1:] == s.name:
 		return p
 	}
 	return p + "/" + s.name

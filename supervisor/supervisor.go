@@ -65,9 +65,10 @@ type request struct {
 
 // New returns a supervisor named name, configured by opts, with no children.
 // A root supervisor's path is its name, the first element of every path in
-// its tree; a supervisor run as a child has the path of that child; one run
-// inside a child's Run has that child's path followed by its own name (see
-// [Path]). New panics if name is empty or contains a '/'.
+// its tree. A supervisor run as a child (directly, or by a wrapper child of
+// the same name) has the path of that child; one run inside the Run of a
+// child of another name has that child's path followed by its own name
+// (see [Path]). New panics if name is empty or contains a '/'.
 func New(name string, opts ...Option) *Supervisor {
 	checkName("New", name)
 	s := &Supervisor{name: name, path: name, cfg: defaults()}
