@@ -84,12 +84,13 @@ func (s *Supervisor) ready(base context.Context, c *child, now time.Time) {
 }
 
 // start runs c's start phase, if it has one, then its Run on a goroutine of
-// its own, labelled with its path. The next child's start waits until that
-// goroutine is about to call Run, so Runs are called in start order. The
-// start phase's error is returned, with c not running; ErrIgnore leaves c
-// not running without a failure. ctx is the supervisor's: its end cancels a
-// start phase in progress.
-func (s *Supervisor) start(ctx context.Context, l *loop, c *child) error {
+// its own, labelled with its path; or, when here, it returns the instance
+// for c's own goroutine to run (see exitedHere). The next child's start
+// waits until that goroutine is about to call Run, so Runs are called in
+// start order. The start phase's error is returned, with c not running;
+// ErrIgnore leaves c not running without a failure. ctx is the
+// supervisor's: its end cancels a start phase in progress.
+func (s *Supervisor) start(ctx context.Context, l *loop, c *child, here bool) (*instance, error) {
 	if l.starting {
 		<-l.began // the previous child's goroutine is about to call Run
 		l.starting = false
@@ -111,7 +112,7 @@ func (s *Supervisor) start(ctx context.Context, l *loop, c *child) error {
 			if err == ErrIgnore {
 				s.ignored(c)
 			}
-			return err
+			return nil, err
 		}
 	}
 	now := s.cfg.clock.Now()
@@ -129,14 +130,19 @@ func (s *Supervisor) start(ctx context.Context, l *loop, c *child) error {
 	s.mu.Unlock()
 	s.emit(Event{Kind: kind, Time: now, Child: c.name, Path: c.path, Restarts: restarts})
 	l.starting = true
-	go func() {
+	if here {
+		return in, nil
+	}
+	go func(in *instance) {
 		pprof.SetGoroutineLabels(cctx)
-		l.began <- struct{}{} // buffered: never waits
-		in.err = call(cctx, c.runner)
-		close(in.done)
-		l.exited(in)
-	}()
-	return nil
+		for in != nil {
+			l.began <- struct{}{} // buffered: never waits
+			in.err = call(in.ctx, c.runner)
+			close(in.done)
+			in = s.exitedHere(ctx, l, in)
+		}
+	}(in)
+	return in, nil
 }
 
 // ignored records that c's start phase returned ErrIgnore: it is not

@@ -37,6 +37,14 @@ type Supervisor struct {
 // loop is what one Run of a supervisor shares with its children's
 // goroutines and with Add and Remove.
 type loop struct {
+	// turn is held by whoever handles the supervisor's events: Run's
+	// goroutine, except while it waits for one, when a child's goroutine
+	// may take it to handle its own exit (see exitedHere). The fields
+	// below but exits, notify and began are guarded by it.
+	turn sync.Mutex
+	err  error // what ends the supervision, found by a child's goroutine
+	over bool  // Run has stopped the children: nothing more to handle
+
 	// exits queues the instances that returned; notify wakes the loop.
 	exitsMu sync.Mutex
 	exits   []*instance
@@ -206,12 +214,15 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		return err
 	}
 	defer s.end()
+	l.turn.Lock()
 	err = s.startAll(ctx, l)
 	if err == nil {
 		err = s.supervise(ctx, base, l)
 	}
 	close(l.closing)
 	s.stopAll(l)
+	l.over = true
+	l.turn.Unlock()
 	if errors.Is(err, ErrTooManyRestarts) {
 		s.emit(Event{Kind: GaveUp, Path: s.path, Err: err})
 	}
@@ -262,7 +273,7 @@ func (s *Supervisor) startAll(ctx context.Context, l *loop) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if err := s.start(ctx, l, c); err != nil && err != ErrIgnore && ctx.Err() == nil {
+		if _, err := s.start(ctx, l, c, false); err != nil && err != ErrIgnore && ctx.Err() == nil {
 			return &StartError{Path: c.path, Err: err}
 		}
 	}
@@ -272,7 +283,9 @@ func (s *Supervisor) startAll(ctx context.Context, l *loop) error {
 // supervise is the supervisor's loop: it handles the children's exits,
 // starts the children whose restart is due, in Add order, and serves Add
 // and Remove, until ctx is done (it returns nil), the restart intensity is
-// exceeded, or a significant child's exit shuts the supervisor down.
+// exceeded, or a significant child's exit shuts the supervisor down. It is
+// called with l.turn held, releases it only while it waits for an event,
+// and returns with it held.
 func (s *Supervisor) supervise(ctx, base context.Context, l *loop) error {
 	var (
 		timer clock.Timer
@@ -283,14 +296,29 @@ func (s *Supervisor) supervise(ctx, base context.Context, l *loop) error {
 			timer.Stop()
 		}
 	}()
+	var req *request
 	for {
 		// A child's exit seen after ctx ended is part of the shutdown,
 		// whichever the select below picked first.
-		if ctx.Err() != nil {
-			return nil
+		if l.err != nil || ctx.Err() != nil {
+			if req != nil {
+				req.reply <- fmt.Errorf("%w: %s", ErrStopping, s.name)
+			}
+			return l.err
 		}
-		if err := s.startDue(ctx, l); err != nil {
-			return err
+		if _, err := s.startDue(ctx, l, nil); err != nil {
+			l.err = err
+			continue
+		}
+		// Add and Remove are served once the restarts due are done.
+		if req != nil {
+			if req.add != nil {
+				req.reply <- s.added(ctx, base, l, req.add)
+			} else {
+				req.reply <- s.removed(l, req.remove)
+			}
+			req = nil
+			continue
 		}
 		var fire <-chan time.Time
 		if due, ok := l.nextDue(); ok {
@@ -302,28 +330,51 @@ func (s *Supervisor) supervise(ctx, base context.Context, l *loop) error {
 			}
 			fire = timer.C()
 		}
+		l.turn.Unlock()
 		select {
 		case <-ctx.Done():
-			return nil
 		case <-fire:
 			timer = nil
 		case <-l.notify:
-			for _, in := range l.takeExits() {
-				if ctx.Err() != nil {
-					return nil // stopAll stops what is left
-				}
-				if err := s.exited(l, in); err != nil {
-					return err
-				}
-			}
 		case r := <-l.reqs:
-			if r.add != nil {
-				r.reply <- s.added(ctx, base, l, r.add)
-			} else {
-				r.reply <- s.removed(l, r.remove)
+			req = &r
+		}
+		l.turn.Lock()
+		for _, in := range l.takeExits() {
+			if l.err != nil || ctx.Err() != nil {
+				break // stopAll stops what is left
 			}
+			l.err = s.exited(l, in)
 		}
 	}
+}
+
+// exitedHere is called on a child's goroutine when its Run returned in. If
+// Run's goroutine is waiting for an event, this goroutine takes the loop's
+// turn and handles the exit as the loop would; and when the child is then
+// the first child due to start, it starts it and returns the instance, for
+// this goroutine to run: a restart with no backoff then costs no hand-off
+// between goroutines. Otherwise it queues the exit for the loop and
+// returns nil.
+func (s *Supervisor) exitedHere(ctx context.Context, l *loop, in *instance) *instance {
+	if !l.turn.TryLock() {
+		l.exited(in)
+		return nil
+	}
+	defer l.turn.Unlock()
+	if l.over || l.err != nil || ctx.Err() != nil {
+		l.exited(in) // for the loop, or for nobody once Run is over
+		return nil
+	}
+	next, err := (*instance)(nil), s.exited(l, in)
+	if err == nil {
+		next, err = s.startDue(ctx, l, in.c)
+	}
+	if err != nil || len(l.pending) > 0 {
+		l.err = err
+		l.wake() // to end, or to start the others and arm the timer
+	}
+	return next
 }
 
 // exited handles the return of a child's Run: it restarts the child and
@@ -425,15 +476,21 @@ func (s *Supervisor) exitForGood(l *loop, c *child, err error, now time.Time) er
 
 // startDue starts, in Add order, the children whose restart is due. A
 // start phase that fails is the child's failure; it ends the batch, since
-// the failure may reschedule the rest.
-func (s *Supervisor) startDue(ctx context.Context, l *loop) error {
+// the failure may reschedule the rest. Called on the goroutine of child
+// here (see exitedHere), it starts here alone, and only if here is the
+// first due, and returns its instance for that goroutine to run.
+func (s *Supervisor) startDue(ctx context.Context, l *loop, here *child) (*instance, error) {
 	now := s.cfg.clock.Now()
 	for ctx.Err() == nil {
 		c := l.firstDue(now)
-		if c == nil {
-			return nil
+		if c == nil || here != nil && c != here {
+			return nil, nil
 		}
-		err := s.start(ctx, l, c)
+		l.unschedule(c)
+		in, err := s.start(ctx, l, c, here != nil)
+		if in != nil && here != nil {
+			return in, nil
+		}
 		if err == nil || err == ErrIgnore || ctx.Err() != nil {
 			continue
 		}
@@ -441,11 +498,11 @@ func (s *Supervisor) startDue(ctx context.Context, l *loop) error {
 		s.set(c, StateFailed, err, now)
 		s.emit(Event{Kind: Failed, Time: now, Child: c.name, Path: c.path, Err: err, Restarts: c.restarts})
 		if !c.restart.restarts(true) {
-			return s.exitForGood(l, c, err, now)
+			return nil, s.exitForGood(l, c, err, now)
 		}
-		return s.restart(l, c, err, 0)
+		return nil, s.restart(l, c, err, 0)
 	}
-	return nil
+	return nil, nil
 }
 
 // added adds c while running, last, and starts it.
@@ -458,7 +515,7 @@ func (s *Supervisor) added(ctx, base context.Context, l *loop, c *child) error {
 	s.append(c)
 	s.ready(base, c, s.cfg.clock.Now())
 	s.mu.Unlock()
-	err := s.start(ctx, l, c)
+	_, err := s.start(ctx, l, c, false)
 	if err == nil || err == ErrIgnore {
 		return nil
 	}
@@ -566,6 +623,11 @@ func (l *loop) exited(in *instance) {
 	l.exitsMu.Lock()
 	l.exits = append(l.exits, in)
 	l.exitsMu.Unlock()
+	l.wake()
+}
+
+// wake makes the loop look at its state again, if it waits.
+func (l *loop) wake() {
 	select {
 	case l.notify <- struct{}{}:
 	default:
@@ -600,17 +662,14 @@ func (l *loop) nextDue() (time.Time, bool) {
 	return due, true
 }
 
-// firstDue removes from the pending children and returns the first in Add
-// order that is due at now, or nil.
+// firstDue returns the first pending child in Add order that is due at
+// now, or nil.
 func (l *loop) firstDue(now time.Time) *child {
 	var first *child
 	for _, c := range l.pending {
 		if !c.due.After(now) && (first == nil || c.seq < first.seq) {
 			first = c
 		}
-	}
-	if first != nil {
-		l.unschedule(first)
 	}
 	return first
 }
