@@ -161,7 +161,10 @@ func (s *Supervisor) ignored(c *child) {
 func (s *Supervisor) stop(l *loop, c *child) (abandoned bool) {
 	in := c.inst
 	if in == nil {
-		l.unschedule(c) // a pending restart of c is cancelled with it
+		if l.isPending(c) { // a pending restart of c is cancelled with it
+			l.unschedule(c)
+			s.set(c, StateStopped, nil, s.cfg.clock.Now())
+		}
 		return false
 	}
 	c.inst = nil

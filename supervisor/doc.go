@@ -30,7 +30,9 @@
 // all, in order. A child that implements [Starter] has a start phase (OTP's
 // init): the supervisor calls its Start and waits for it before it calls
 // its Run and goes on to the next child, so a child may rely on the ones
-// added before it being ready. [HTTPServer] listens in its start phase.
+// added before it being ready. [HTTPServer] listens in its start phase;
+// a child [Supervisor]'s start phase starts its own children, so a subtree
+// is ready when all of it is.
 // A start that fails at the first start fails the supervisor's Run at once,
 // naming the child in a *[StartError]; at a restart it is the child's
 // failure. [ErrIgnore] says a child has nothing to do.

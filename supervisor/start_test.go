@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -199,5 +200,41 @@ func TestHTTPServerListensInStartAndShutsDownGracefully(t *testing.T) {
 	}
 	if _, err := http.Get("http://" + addr); err == nil {
 		t.Error("the server still answers after the supervisor stopped")
+	}
+}
+
+// TestChildSupervisorIsReadyWhenItsChildrenAre: a supervisor's start phase
+// starts its children, so the parent's next child starts after them, and a
+// grandchild's failed start fails the parent's Run, naming the path.
+func TestChildSupervisorIsReadyWhenItsChildrenAre(t *testing.T) {
+	rec, clk := newRecorder(), clock.NewFake(epoch)
+	l := newEntryLog()
+	root := New("root", testOptions(rec, clk)...)
+	sub := New("sub", testOptions(rec, clk)...)
+	sub.Add("x", starter{newPuppet("x", nil), l, ok})
+	sub.Add("y", starter{newPuppet("y", nil), l, ok})
+	root.Add("sub", sub)
+	root.Add("after", starter{newPuppet("after", nil), l, ok})
+	stop := start(t, root)
+	l.wait(3)
+	if got, want := l.get(), []string{"x", "y", "after"}; !slices.Equal(got, want) {
+		t.Errorf("got starts %v; want %v", got, want)
+	}
+	// The subtree is supervised as usual once started.
+	rec.wait(1, is(Started, "root/sub/y"))
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	errBad := errors.New("bad config")
+	broken := New("broken", WithLogger(discard))
+	bsub := New("sub", WithLogger(discard))
+	bsub.Add("x", starter{newPuppet("x", nil), newEntryLog(), func() error { return errBad }})
+	broken.Add("sub", bsub)
+	err := broken.Run(context.Background())
+	var se *StartError
+	if !errors.As(err, &se) || se.Path != "broken/sub" || !errors.Is(err, errBad) ||
+		!strings.Contains(err.Error(), "broken/sub/x") {
+		t.Errorf("got %v; want a start error of broken/sub naming broken/sub/x", err)
 	}
 }

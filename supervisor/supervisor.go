@@ -15,7 +15,8 @@ import (
 
 // Supervisor runs children and restarts them according to its [Strategy],
 // their [Restart] type, its restart intensity and a backoff. A *Supervisor is
-// itself a [Runner], so supervisors nest into trees.
+// itself a [Runner], so supervisors nest into trees, and a [Starter], so a
+// subtree counts as started once its children are.
 //
 // A Supervisor is safe for concurrent use: Add, Remove, Run and Tree may be
 // called from any goroutine. It must not be copied. It may be run again
@@ -44,6 +45,9 @@ type loop struct {
 	turn sync.Mutex
 	err  error // what ends the supervision, found by a child's goroutine
 	over bool  // Run has stopped the children: nothing more to handle
+	// prestarted says Start has started the children for the next Run;
+	// guarded by Supervisor.mu.
+	prestarted bool
 
 	// exits queues the instances that returned; notify wakes the loop.
 	exitsMu sync.Mutex
@@ -105,6 +109,10 @@ func checkName(fn, name string) {
 // phase's error in a *[StartError], without adding the child, if the start
 // fails. For many instances of one kind (one per connection, per customer),
 // a keyed actor is the tool rather than a child each.
+//
+// Add and Remove wait for the supervisor's loop, so they must not be called
+// from a start phase or a [WithHook] function of the same supervisor, which
+// the loop runs.
 //
 // Add returns an error matching [ErrDuplicateChild] if name is taken, and
 // one matching [ErrStopping] while Run is stopping its children. It panics
@@ -209,20 +217,67 @@ func (s *Supervisor) delete(c *child) {
 // Run outlives it.
 func (s *Supervisor) Run(ctx context.Context) error {
 	base := context.WithoutCancel(ctx) // values (the path), not cancellation
-	l, err := s.begin(ctx, base)
+	l := s.started()
+	if l == nil {
+		var err error
+		if l, err = s.begin(ctx, base); err != nil {
+			return err
+		}
+		l.turn.Lock()
+		if err := s.startAll(ctx, l); err != nil {
+			return s.finish(l, err)
+		}
+	} else {
+		l.turn.Lock()
+	}
+	return s.finish(l, s.supervise(ctx, base, l))
+}
+
+// Start is the start phase of a supervisor run as a child (see [Starter]):
+// it starts the children as Run would and returns once they have all
+// started, so that the parent starts the children after this one only
+// when the whole subtree is ready, as OTP's start_link of a supervisor
+// does. If a child fails to start, Start stops the children already
+// started and returns a *[StartError] naming it. A parent supervisor calls
+// Start, then Run with the same context, which supervises the children
+// already started; calling Start without Run leaves them running.
+func (s *Supervisor) Start(ctx context.Context) error {
+	l, err := s.begin(ctx, context.WithoutCancel(ctx))
 	if err != nil {
 		return err
 	}
-	defer s.end()
 	l.turn.Lock()
-	err = s.startAll(ctx, l)
-	if err == nil {
-		err = s.supervise(ctx, base, l)
+	if err := s.startAll(ctx, l); err != nil {
+		return s.finish(l, err)
 	}
+	s.mu.Lock()
+	l.prestarted = true
+	s.mu.Unlock()
+	l.turn.Unlock()
+	return nil
+}
+
+// started returns the loop of a supervisor whose Start has run and whose
+// Run has not, and claims it for this Run; or nil.
+func (s *Supervisor) started() *loop {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.loop
+	if l == nil || !l.prestarted {
+		return nil
+	}
+	l.prestarted = false
+	return l
+}
+
+// finish ends a Run (or a failed Start) whose supervision ended with err:
+// it stops the children, with l.turn held, and returns Run's error.
+func (s *Supervisor) finish(l *loop, err error) error {
 	close(l.closing)
 	s.stopAll(l)
 	l.over = true
 	l.turn.Unlock()
+	defer s.end()
 	if errors.Is(err, ErrTooManyRestarts) {
 		s.emit(Event{Kind: GaveUp, Path: s.path, Err: err})
 	}
