@@ -89,8 +89,9 @@ func (s *Supervisor) ready(base context.Context, c *child, now time.Time) {
 // waits until that goroutine is about to call Run, so Runs are called in
 // start order. The start phase's error is returned, with c not running;
 // ErrIgnore leaves c not running without a failure. ctx is the
-// supervisor's: its end cancels a start phase in progress.
-func (s *Supervisor) start(ctx context.Context, l *loop, c *child, here bool) (*instance, error) {
+// supervisor's: its end cancels a start phase in progress. now is the time
+// of the start, read again after a start phase.
+func (s *Supervisor) start(ctx context.Context, l *loop, c *child, here bool, now time.Time) (*instance, error) {
 	if l.starting {
 		<-l.began // the previous child's goroutine is about to call Run
 		l.starting = false
@@ -114,8 +115,8 @@ func (s *Supervisor) start(ctx context.Context, l *loop, c *child, here bool) (*
 			}
 			return nil, err
 		}
+		now = s.cfg.clock.Now()
 	}
-	now := s.cfg.clock.Now()
 	in := &instance{c: c, ctx: cctx, cancel: cancel, done: make(chan struct{}), began: now}
 	c.inst = in
 	s.mu.Lock()

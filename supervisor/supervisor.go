@@ -328,7 +328,7 @@ func (s *Supervisor) startAll(ctx context.Context, l *loop) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if _, err := s.start(ctx, l, c, false); err != nil && err != ErrIgnore && ctx.Err() == nil {
+		if _, err := s.start(ctx, l, c, false, s.cfg.clock.Now()); err != nil && err != ErrIgnore && ctx.Err() == nil {
 			return &StartError{Path: c.path, Err: err}
 		}
 	}
@@ -453,14 +453,15 @@ func (s *Supervisor) exited(l *loop, in *instance) error {
 	if !c.restart.restarts(ex == failure) {
 		return s.exitForGood(l, c, in.err, now)
 	}
-	return s.restart(l, c, in.err, now.Sub(in.began))
+	return s.restart(l, c, in.err, now.Sub(in.began), now)
 }
 
 // restart stops the siblings that c's failure takes with it (all of them
 // under OneForAll, the ones added after it under RestForOne), in reverse
 // order, counts the restart, and schedules c and them to start again, in Add
-// order, after c's backoff. err is c's exit and ran how long it ran.
-func (s *Supervisor) restart(l *loop, c *child, err error, ran time.Duration) error {
+// order, after c's backoff. err is c's exit, ran how long it ran, and now
+// the time of the exit.
+func (s *Supervisor) restart(l *loop, c *child, err error, ran time.Duration, now time.Time) error {
 	var group []*child
 	switch s.cfg.strategy {
 	case OneForOne:
@@ -475,7 +476,9 @@ func (s *Supervisor) restart(l *loop, c *child, err error, ran time.Duration) er
 			s.stop(l, o)
 		}
 	}
-	now := s.cfg.clock.Now()
+	if len(group) > 1 {
+		now = s.cfg.clock.Now() // after the stops
+	}
 	if !l.restarts.add(now) {
 		last := err
 		if last == nil {
@@ -542,7 +545,7 @@ func (s *Supervisor) startDue(ctx context.Context, l *loop, here *child) (*insta
 			return nil, nil
 		}
 		l.unschedule(c)
-		in, err := s.start(ctx, l, c, here != nil)
+		in, err := s.start(ctx, l, c, here != nil, now)
 		if in != nil && here != nil {
 			return in, nil
 		}
@@ -555,7 +558,7 @@ func (s *Supervisor) startDue(ctx context.Context, l *loop, here *child) (*insta
 		if !c.restart.restarts(true) {
 			return nil, s.exitForGood(l, c, err, now)
 		}
-		return nil, s.restart(l, c, err, 0)
+		return nil, s.restart(l, c, err, 0, now)
 	}
 	return nil, nil
 }
@@ -570,7 +573,7 @@ func (s *Supervisor) added(ctx, base context.Context, l *loop, c *child) error {
 	s.append(c)
 	s.ready(base, c, s.cfg.clock.Now())
 	s.mu.Unlock()
-	_, err := s.start(ctx, l, c, false)
+	_, err := s.start(ctx, l, c, false, s.cfg.clock.Now())
 	if err == nil || err == ErrIgnore {
 		return nil
 	}
