@@ -5,6 +5,7 @@ import (
 	"errors"
 	"runtime/pprof"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/troupe-go/troupe/internal/backoff"
@@ -48,9 +49,14 @@ type instance struct {
 	c      *child
 	ctx    context.Context // cancelled by stop only
 	cancel context.CancelFunc
-	done   chan struct{} // closed when Run has returned
-	err    error         // Run's error, set before done is closed
-	began  time.Time
+	// returned says Run has returned; done, made only by a stop that must
+	// wait (most instances exit on their own, and a restart should not pay
+	// for it), is closed then. Both are guarded by mu.
+	mu       sync.Mutex
+	returned bool
+	done     chan struct{}
+	err      error // Run's error, set before done is closed
+	began    time.Time
 }
 
 // runnerKey is the context key under which a child's context holds its
@@ -117,7 +123,7 @@ func (s *Supervisor) start(ctx context.Context, l *loop, c *child, here bool, no
 		}
 		now = s.cfg.clock.Now()
 	}
-	in := &instance{c: c, ctx: cctx, cancel: cancel, done: make(chan struct{}), began: now}
+	in := &instance{c: c, ctx: cctx, cancel: cancel, began: now}
 	c.inst = in
 	s.mu.Lock()
 	kind := Started
@@ -139,7 +145,7 @@ func (s *Supervisor) start(ctx context.Context, l *loop, c *child, here bool, no
 		for in != nil {
 			l.began <- struct{}{} // buffered: never waits
 			in.err = call(in.ctx, c.runner)
-			close(in.done)
+			in.markReturned()
 			in = s.exitedHere(ctx, l, in)
 		}
 	}(in)
@@ -194,24 +200,48 @@ func (s *Supervisor) stop(l *loop, c *child) (abandoned bool) {
 // A Run that returned is never taken for a stuck one, even when the timer
 // fired at the same moment.
 func (s *Supervisor) wait(in *instance, d time.Duration) bool {
+	done := in.doneChan()
 	select {
-	case <-in.done:
+	case <-done:
 		return true
 	default:
 	}
 	t := s.cfg.clock.NewTimer(d)
 	defer t.Stop()
 	select {
-	case <-in.done:
+	case <-done:
 		return true
 	case <-t.C():
 	}
 	select {
-	case <-in.done:
+	case <-done:
 		return true
 	default:
 		return false
 	}
+}
+
+// markReturned records that in's Run has returned; in.err is set.
+func (in *instance) markReturned() {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.returned = true
+	if in.done != nil {
+		close(in.done)
+	}
+}
+
+// doneChan returns a channel closed once in's Run has returned.
+func (in *instance) doneChan() <-chan struct{} {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.done == nil {
+		in.done = make(chan struct{})
+		if in.returned {
+			close(in.done)
+		}
+	}
+	return in.done
 }
 
 func (s *Supervisor) shutdownOf(c *child) time.Duration {
