@@ -139,8 +139,10 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithHook sets a function called with every lifecycle [Event], in addition
 // to the log. It is called synchronously from the supervisor's goroutines,
-// possibly from several at once, so it must be quick and safe for concurrent
-// use. It panics if hook is nil.
+// possibly from several at once (one hook may serve a whole tree), so it
+// must be quick and safe for concurrent use; it must not call Add or Remove
+// of the supervisor that reports the event, which waits for it. It panics
+// if hook is nil.
 func WithHook(hook func(Event)) Option {
 	if hook == nil {
 		panic("supervisor: WithHook: nil hook")
