@@ -155,3 +155,20 @@ var names = func() []string {
 	}
 	return n
 }()
+
+// BenchmarkAddRemoveWhileRunningBaseline is the floor of an Add and a
+// Remove: start a goroutine that waits for its context, then cancel it and
+// wait for it to return.
+func BenchmarkAddRemoveWhileRunningBaseline(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			<-ctx.Done()
+			close(done)
+		}()
+		cancel()
+		<-done
+	}
+}
