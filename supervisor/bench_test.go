@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math"
 	"slices"
@@ -113,4 +114,61 @@ func BenchmarkPanicToNextMessageBaseline(b *testing.B) {
 	close(quit)
 	<-exited
 	reportLatency(b, lat)
+}
+
+// BenchmarkAddRemoveWhileRunning measures an Add and a Remove of a child
+// of a running supervisor that has 10,000 other children: the child's
+// start (a goroutine), its stop (cancel and wait) and the bookkeeping.
+func BenchmarkAddRemoveWhileRunning(b *testing.B) {
+	s := New("root", WithLogger(slog.New(slog.DiscardHandler)))
+	idle := RunnerFunc(func(ctx context.Context) error { <-ctx.Done(); return nil })
+	for i := range 10_000 {
+		s.Add(fmt.Sprint("idle-", i), idle)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- s.Run(ctx) }()
+	// The Add below waits for the loop, so for the 10,000 starts.
+	if err := s.Add("warm", idle); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		name := names[i%len(names)]
+		if err := s.Add(name, idle); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Remove(name); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	cancel()
+	<-done
+}
+
+var names = func() []string {
+	n := make([]string, 64)
+	for i := range n {
+		n[i] = fmt.Sprint("kid-", i)
+	}
+	return n
+}()
+
+// BenchmarkAddRemoveWhileRunningBaseline is the floor of an Add and a
+// Remove: start a goroutine that waits for its context, then cancel it and
+// wait for it to return.
+func BenchmarkAddRemoveWhileRunningBaseline(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			<-ctx.Done()
+			close(done)
+		}()
+		cancel()
+		<-done
+	}
 }

@@ -3,161 +3,128 @@ package supervisor
 import (
 	"context"
 	"errors"
-	"fmt"
 	"runtime/pprof"
-	"slices"
+	"strings"
+	"sync"
 	"time"
+
+	"github.com/troupe-go/troupe/internal/backoff"
 )
 
-// member returns the group member that runs child c. It returns an *exit
-// when c exits in a way that calls for a restart, which ends the generation.
-// When c is the generation's only member (solo), there is nobody to stop
-// with it, so the member restarts c in place instead: the same outcome as
-// ending and starting a generation of one, without rebuilding the group.
-// When c exits for good the member waits for the generation to end, so that
-// its exit disturbs no sibling. When ctx is done it stops c and returns nil.
-func (s *Supervisor) member(c *child, solo bool) func(context.Context) error {
-	return func(ctx context.Context) error {
-		lctx := pprof.WithLabels(ctx, c.labels)
-		done := make(chan error, 1)
-		var inPlace func(error) bool
-		var began time.Time
-		var gaveUp error
-		if solo {
-			inPlace = func(err error) bool {
-				again, giveUp := s.restartInPlace(ctx, c, err, &began)
-				if giveUp != nil {
-					gaveUp = giveUp // read by this loop once done delivers
-				}
-				return again
-			}
-		}
-		for {
-			began = s.start(c)
-			err, abandoned := s.runOnce(ctx, lctx, c, done, inPlace)
-			if abandoned {
-				// Its Run may still be going on: never start it again in
-				// this Run of the supervisor (a second concurrent Run of
-				// the same runner, an actor's ErrAlreadyRunning).
-				s.set(c, StateAbandoned, nil, true)
-				s.emit(Event{Kind: Abandoned, Child: c.name, Path: c.path, Restarts: c.restarts})
-				return nil
-			}
-			if gaveUp != nil {
-				return gaveUp
-			}
-			var se *ShutdownError
-			if errors.As(err, &se) { // a child supervisor's stuck children
-				s.mu.Lock()
-				s.stuck = append(s.stuck, se.Stuck...)
-				s.mu.Unlock()
-			}
-			bad := failed(err)
-			stopping := ctx.Err() != nil
-			now := s.cfg.clock.Now()
-			if bad && !stopping {
-				s.setAt(c, StateFailed, err, false, now)
-				s.emit(Event{Kind: Failed, Time: now, Child: c.name, Path: c.path, Err: err, Restarts: c.restarts})
-			}
-			if !stopping && c.restart.restarts(bad) {
-				if !bad {
-					s.set(c, StateStopped, nil, false)
-				}
-				ex := &exit{c: c, err: err, ran: now.Sub(began)}
-				if !solo {
-					return ex
-				}
-				if err := s.countRestart(ex); err != nil {
-					return err
-				}
-				if !s.backoff(ctx, ex) {
-					return nil
-				}
-				continue
-			}
-			state := StateStopped
-			if bad {
-				state = StateFailed
-			}
-			// A Temporary child stopped by a sibling's restart is not
-			// started again either.
-			retire := !stopping || c.restart == Temporary
-			s.set(c, state, nil, retire)
-			s.emit(Event{Kind: Stopped, Child: c.name, Path: c.path, Err: err, Restarts: c.restarts})
-			if !stopping {
-				retireRunner(c) // exited for good while its siblings go on
-			}
-			<-ctx.Done()
-			return nil
-		}
-	}
+// child is one child of a supervisor. Its runner and options are fixed by
+// Add; the rest is the state of the current Run.
+type child struct {
+	name        string
+	runner      Runner
+	restart     Restart
+	shutdown    time.Duration // 0: the supervisor's default
+	significant bool
+	seq         int // Add order
+
+	// Set when a Run begins, or when Add adds the child to a running
+	// supervisor; read-only afterwards. vals holds the values of the
+	// child's contexts (its path, as a pprof label, and its runner),
+	// computed once so that a restart does not.
+	path string
+	vals context.Context
+	bo   *backoff.Backoff
+
+	// Owned by the supervisor's loop.
+	inst    *instance // the running instance, nil when not running
+	spare   *instance // the last instance, if it returned on its own: its context, never cancelled, serves the next
+	due     time.Time // when a pending restart is due
+	retired bool      // not started again in this Run
+
+	// Guarded by Supervisor.mu, for Tree.
+	state    State
+	since    time.Time
+	started  bool // started in this Run
+	restarts int  // over every Run
+	lastErr  error
+	delay    time.Duration
 }
 
-// runOnce runs c in a goroutine of its own, labelled with its path, with
-// the context lctx (ctx with the label) and its result sent on done. Once
-// ctx is done it waits at most c's shutdown timeout, then abandons the
-// goroutine, records c as stuck and returns abandoned.
-//
-// When inPlace is not nil, the goroutine asks it after every exit whether to
-// run c again at once, and only reports the exit when it says no.
-func (s *Supervisor) runOnce(ctx, lctx context.Context, c *child, done chan error, inPlace func(error) bool) (err error, abandoned bool) {
-	go func() {
-		pprof.SetGoroutineLabels(lctx)
-		for {
-			err := call(lctx, c.runner)
-			if inPlace != nil && inPlace(err) {
-				continue
+// instance is one call of a child's Run.
+type instance struct {
+	c      *child
+	ctx    context.Context // cancelled by stop only
+	cancel context.CancelFunc
+	// returned says Run has returned; done, made only by a stop that must
+	// wait (most instances exit on their own, and a restart should not pay
+	// for it), is closed then. Both are guarded by mu.
+	mu       sync.Mutex
+	returned bool
+	done     chan struct{}
+	err      error // Run's error, set before done is closed
+	began    time.Time
+}
+
+// runnerKey is the context key under which a child's context holds its
+// runner, so that a supervisor can tell whether it is that child.
+type runnerKey struct{}
+
+// childPath returns the path of supervisor s run with ctx: that of the
+// child it runs as (the child's runner is s, or a wrapper that runs s under
+// the child's name), or, inside another child's Run, that child's path
+// followed by its own name.
+func childPath(ctx context.Context, s *Supervisor) string {
+	p := Path(ctx)
+	switch {
+	case p == "":
+		return s.name
+	case ctx.Value(runnerKey{}) == Runner(s), p[strings.LastIndexByte(p, '/')+1:] == s.name:
+		return p
+	}
+	return p + "/" + s.name
+}
+
+// ready gives c its path and resets its state for a Run; base is the Run's
+// context without its cancellation. s.mu is held.
+func (s *Supervisor) ready(base context.Context, c *child, now time.Time) {
+	c.path = s.path + "/" + c.name
+	vals := context.WithValue(context.WithValue(base, runnerKey{}, c.runner), shutdownKey{}, s.shutdownOf(c))
+	c.vals = pprof.WithLabels(vals, pprof.Labels(pathLabel, c.path))
+	c.bo = backoff.New(s.cfg.backoffMin, s.cfg.backoffMax, s.cfg.int64n)
+	c.inst, c.spare, c.retired = nil, nil, false
+	c.state, c.since, c.started, c.lastErr, c.delay = StateIdle, now, false, nil, 0
+}
+
+// start runs c's start phase, if it has one, then its Run on a goroutine of
+// its own, labelled with its path; or, when here, it returns the instance
+// for c's own goroutine to run (see exitedHere). The next child's start
+// waits until that goroutine is about to call Run, so Runs are called in
+// start order. The start phase's error is returned, with c not running;
+// ErrIgnore leaves c not running without a failure. ctx is the
+// supervisor's: its end cancels a start phase in progress. now is the time
+// of the start, read again after a start phase.
+func (s *Supervisor) start(ctx context.Context, l *loop, c *child, here bool, now time.Time) (*instance, error) {
+	if l.starting {
+		<-l.began // the previous child's goroutine is about to call Run
+		l.starting = false
+	}
+	var cctx context.Context
+	var cancel context.CancelFunc
+	if in := c.spare; in != nil {
+		cctx, cancel = in.ctx, in.cancel
+		c.spare = nil
+	} else {
+		cctx, cancel = context.WithCancel(c.vals)
+	}
+	if st, ok := c.runner.(Starter); ok {
+		stop := context.AfterFunc(ctx, cancel)
+		err := callStart(cctx, st)
+		stop()
+		if err != nil {
+			cancel()
+			if err == ErrIgnore {
+				s.ignored(c)
 			}
-			done <- err
-			return
+			return nil, err
 		}
-	}()
-	select {
-	case err := <-done:
-		return err, false
-	case <-ctx.Done():
+		now = s.cfg.clock.Now()
 	}
-	t := s.cfg.clock.NewTimer(c.shutdown)
-	defer t.Stop()
-	select {
-	case err := <-done:
-		return err, false
-	case <-t.C():
-	}
-	stuck := StuckChild{Path: c.path, Timeout: c.shutdown, Stack: stacks(c.path)}
-	s.mu.Lock()
-	s.stuck = append(s.stuck, stuck)
-	s.mu.Unlock()
-	return nil, true
-}
-
-// restartInPlace is the restart of a solo child (see member) when its
-// backoff is configured to zero, done on the child's own goroutine, so that
-// the restart costs no hand-off between goroutines: it records the failure
-// and the restart and reports whether to run c again. It declines (again
-// false, giveUp nil) whenever the exit needs the general path: ctx is done,
-// the exit is normal, c is Temporary, or c is a supervisor with stuck
-// children. giveUp is the error to return when the restart exceeded the
-// intensity. *began is the start time of the current run, updated on a
-// restart.
-func (s *Supervisor) restartInPlace(ctx context.Context, c *child, err error, began *time.Time) (again bool, giveUp error) {
-	var se *ShutdownError
-	if s.cfg.backoffMin != 0 || ctx.Err() != nil || !failed(err) || !c.restart.restarts(true) || errors.As(err, &se) {
-		return false, nil
-	}
-	now := s.cfg.clock.Now()
-	s.setAt(c, StateFailed, err, false, now)
-	s.emit(Event{Kind: Failed, Time: now, Child: c.name, Path: c.path, Err: err, Restarts: c.restarts})
-	if err := s.countRestart(&exit{c: c, err: err, ran: now.Sub(*began)}); err != nil {
-		return false, err
-	}
-	*began = s.start(c)
-	return true, nil
-}
-
-// start records that c is starting, reports it and returns the time.
-func (s *Supervisor) start(c *child) time.Time {
-	now := s.cfg.clock.Now()
+	in := &instance{c: c, ctx: cctx, cancel: cancel, began: now}
+	c.inst = in
 	s.mu.Lock()
 	kind := Started
 	if c.started {
@@ -169,76 +136,150 @@ func (s *Supervisor) start(c *child) time.Time {
 	restarts := c.restarts
 	s.mu.Unlock()
 	s.emit(Event{Kind: kind, Time: now, Child: c.name, Path: c.path, Restarts: restarts})
-	return now
+	l.starting = true
+	if here {
+		return in, nil
+	}
+	go func(in *instance) {
+		pprof.SetGoroutineLabels(cctx)
+		for in != nil {
+			l.began <- struct{}{} // buffered: never waits
+			in.err = call(in.ctx, c.runner)
+			in.markReturned()
+			in = s.exitedHere(ctx, l, in)
+		}
+	}(in)
+	return in, nil
 }
 
-// set records c's new state, its failure if err is not nil, and whether it
-// has exited for good.
-func (s *Supervisor) set(c *child, state State, err error, retire bool) {
-	s.setAt(c, state, err, retire, s.cfg.clock.Now())
+// ignored records that c's start phase returned ErrIgnore: it is not
+// running, and a Temporary child is not started again.
+func (s *Supervisor) ignored(c *child) {
+	s.set(c, StateIdle, nil, s.cfg.clock.Now())
+	c.retired = c.restart == Temporary
+	s.emit(Event{Kind: Ignored, Child: c.name, Path: c.path, Restarts: c.restarts})
 }
 
-// setAt is set with the time of the change.
-func (s *Supervisor) setAt(c *child, state State, err error, retire bool, now time.Time) {
+// stop stops c if it is running: it cancels its context and waits at most
+// its shutdown timeout for its Run to return. A child that does not return
+// in time is abandoned: recorded as stuck, with its stack, and never started
+// again in this Run, since its Run may still be going on. A Temporary child
+// is not started again either. stop reports whether c was abandoned.
+func (s *Supervisor) stop(l *loop, c *child) (abandoned bool) {
+	in := c.inst
+	if in == nil {
+		if l.isPending(c) { // a pending restart of c is cancelled with it
+			l.unschedule(c)
+			s.set(c, StateStopped, nil, s.cfg.clock.Now())
+		}
+		return false
+	}
+	c.inst = nil
+	in.cancel()
+	if !s.wait(in, s.shutdownOf(c)) {
+		c.retired = true
+		stuck := StuckChild{Path: c.path, Timeout: s.shutdownOf(c), Stack: stacks(c.path)}
+		s.mu.Lock()
+		s.stuck = append(s.stuck, stuck)
+		s.mu.Unlock()
+		s.set(c, StateAbandoned, nil, s.cfg.clock.Now())
+		s.emit(Event{Kind: Abandoned, Child: c.name, Path: c.path, Restarts: c.restarts})
+		return true
+	}
+	s.collectStuck(in.err)
+	s.set(c, StateStopped, nil, s.cfg.clock.Now())
+	s.emit(Event{Kind: Stopped, Child: c.name, Path: c.path, Err: in.err, Restarts: c.restarts})
+	if c.restart == Temporary {
+		c.retired = true
+		retireRunner(c)
+	}
+	return false
+}
+
+// wait waits at most d for in's Run to return, and reports whether it did.
+// A Run that returned is never taken for a stuck one, even when the timer
+// fired at the same moment.
+func (s *Supervisor) wait(in *instance, d time.Duration) bool {
+	done := in.doneChan()
+	select {
+	case <-done:
+		return true
+	default:
+	}
+	t := s.cfg.clock.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C():
+	}
+	select {
+	case <-done:
+		return true
+	default:
+		return false
+	}
+}
+
+// markReturned records that in's Run has returned; in.err is set.
+func (in *instance) markReturned() {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.returned = true
+	if in.done != nil {
+		close(in.done)
+	}
+}
+
+// doneChan returns a channel closed once in's Run has returned.
+func (in *instance) doneChan() <-chan struct{} {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.done == nil {
+		in.done = make(chan struct{})
+		if in.returned {
+			close(in.done)
+		}
+	}
+	return in.done
+}
+
+func (s *Supervisor) shutdownOf(c *child) time.Duration {
+	if c.shutdown > 0 {
+		return c.shutdown
+	}
+	return s.cfg.shutdown
+}
+
+// set records c's new state and, if err is not nil, its failure.
+func (s *Supervisor) set(c *child, state State, err error, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c.state, c.since = state, now
 	if err != nil {
 		c.lastErr = err
 	}
-	c.retired = c.retired || retire
 }
 
-func (s *Supervisor) isRetired(c *child) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return c.retired
-}
+// exitKind classifies how a child's Run ended, for its Restart type.
+type exitKind int
 
-// countRestart records a restart for ex and returns the error that makes
-// the supervisor give up when there have been more than the intensity
-// allows within the window.
-func (s *Supervisor) countRestart(ex *exit) error {
-	now := s.cfg.clock.Now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	from := now.Add(-s.cfg.window)
-	s.restarts = slices.DeleteFunc(s.restarts, func(t time.Time) bool { return !t.After(from) })
-	s.restarts = append(s.restarts, now)
-	if len(s.restarts) <= s.cfg.intensity {
-		return nil
-	}
-	last := ex.err
-	if last == nil {
-		last = fmt.Errorf("%s exited", ex.c.path)
-	}
-	return fmt.Errorf("%w: %s: more than %d in %v; last: %s: %w",
-		ErrTooManyRestarts, s.path, s.cfg.intensity, s.cfg.window, ex.c.path, last)
-}
+const (
+	// normalExit: nil or context.Canceled.
+	normalExit exitKind = iota
+	// shutdownExit: a supervisor that gave up (ErrTooManyRestarts), OTP's
+	// exit reason shutdown: restarted only by a Permanent entry.
+	shutdownExit
+	// failure: any other error, or a panic.
+	failure
+)
 
-// backoff waits out the backoff of the child that ex reports, showing it as
-// crash-looping meanwhile. It reports false if ctx ended first.
-func (s *Supervisor) backoff(ctx context.Context, ex *exit) bool {
-	c := ex.c
-	if ex.ran >= s.cfg.stableAfter {
-		c.bo.Reset()
+func classify(err error) exitKind {
+	switch {
+	case err == nil || errors.Is(err, context.Canceled):
+		return normalExit
+	case errors.Is(err, ErrTooManyRestarts):
+		return shutdownExit
 	}
-	d := c.bo.Next()
-	if d <= 0 {
-		return true
-	}
-	t := s.cfg.clock.NewTimer(d)
-	defer t.Stop()
-	s.mu.Lock()
-	c.state, c.since, c.delay = StateCrashLooping, s.cfg.clock.Now(), d
-	restarts := c.restarts
-	s.mu.Unlock()
-	s.emit(Event{Kind: BackingOff, Child: c.name, Path: c.path, Err: ex.err, Restarts: restarts, Backoff: d})
-	select {
-	case <-t.C():
-		return true
-	case <-ctx.Done():
-		s.set(c, StateStopped, nil, false)
-		return false
-	}
+	return failure
 }

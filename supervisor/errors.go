@@ -2,7 +2,6 @@ package supervisor
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"runtime/pprof"
@@ -17,9 +16,16 @@ import (
 var ErrTooManyRestarts = errors.New("supervisor: too many restarts")
 
 // ErrRunning is returned by [Supervisor.Run] when the supervisor is already
-// running, and by [Supervisor.Add] once it is: the children of a running
-// supervisor are fixed.
+// running.
 var ErrRunning = errors.New("supervisor: already running")
+
+// ErrStopping is returned by [Supervisor.Add] and [Supervisor.Remove] while
+// the supervisor's Run is stopping its children: it no longer changes them.
+var ErrStopping = errors.New("supervisor: stopping")
+
+// ErrUnknownChild is returned by [Supervisor.Remove] for a name that no
+// child of the supervisor has.
+var ErrUnknownChild = errors.New("supervisor: unknown child")
 
 // ErrDuplicateChild is returned by [Supervisor.Add] for a name already taken
 // by another child of the same supervisor.
@@ -79,18 +85,4 @@ func stacks(path string) string {
 		}
 	}
 	return b.String()
-}
-
-// exit is how a child's exit that calls for a restart ends a generation.
-type exit struct {
-	c   *child
-	err error         // the child's error, nil after a normal exit
-	ran time.Duration // how long it ran
-}
-
-func (e *exit) Error() string { return fmt.Sprintf("supervisor: %s exited: %v", e.c.path, e.err) }
-
-// failed reports whether err ends a Run abnormally.
-func failed(err error) bool {
-	return err != nil && !errors.Is(err, context.Canceled)
 }

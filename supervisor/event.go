@@ -13,7 +13,8 @@ import (
 type EventKind int
 
 const (
-	// Started: a child was started for the first time in this Run.
+	// Started: a child was started for the first time in this Run of
+	// its supervisor: its start phase succeeded and its Run begins.
 	Started EventKind = iota + 1
 	// Restarted: a child was started again, after its own exit or a
 	// sibling's under OneForAll or RestForOne.
@@ -32,6 +33,12 @@ const (
 	// child is not started again in this Run of its supervisor, even by a
 	// sibling's restart: its old Run may still be going on.
 	Abandoned
+	// Ignored: a child's start phase returned ErrIgnore: it is not
+	// running, and no restart was counted.
+	Ignored
+	// ShuttingDown: a significant child exited for good and the
+	// supervisor shuts down (see WithAutoShutdown); Child names it.
+	ShuttingDown
 	// GaveUp: the supervisor exceeded its restart intensity, stopped its
 	// children and is returning an error matching ErrTooManyRestarts.
 	GaveUp
@@ -53,6 +60,10 @@ func (k EventKind) String() string {
 		return "stopped"
 	case Abandoned:
 		return "abandoned"
+	case Ignored:
+		return "ignored"
+	case ShuttingDown:
+		return "shutting down"
 	case GaveUp:
 		return "gave up"
 	}
@@ -74,7 +85,8 @@ type Event struct {
 	// Err is the child's error (Failed, Stopped), or the supervisor's
 	// (GaveUp).
 	Err error
-	// Restarts is how many times the child has been restarted in this Run.
+	// Restarts is how many times the child has been restarted, over every
+	// Run of its supervisor.
 	Restarts int
 	// Backoff is the wait before the restart (BackingOff).
 	Backoff time.Duration

@@ -29,11 +29,14 @@ func Example() {
 			failedOnce = true
 			return errors.New("smtp: connection refused")
 		}
-		close(restarted)
 		<-ctx.Done()
 		return nil
 	}))
+	auditRuns := 0
 	workers.Add("audit", supervisor.RunnerFunc(func(ctx context.Context) error {
+		if auditRuns++; auditRuns == 2 { // started again after email, in Add order
+			close(restarted)
+		}
 		<-ctx.Done()
 		return nil
 	}))

@@ -62,6 +62,17 @@ func (r *recorder) wait(n int, match func(Event) bool) Event {
 	}
 }
 
+// indexOf returns the position of e among the recorded events; r.mu is
+// held (it is called from a wait's match).
+func (r *recorder) indexOf(e Event) int {
+	for i, o := range r.events {
+		if o == e {
+			return i
+		}
+	}
+	return -1
+}
+
 func (r *recorder) count(match func(Event) bool) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -131,7 +131,7 @@ type mkid struct {
 	restart  Restart
 	shutdown time.Duration
 	running  bool
-	retired  bool // exited for good
+	retired  bool // never started again in this Run
 	hang     bool // the running instance ignores its context
 	started  bool
 	starts   int
@@ -214,7 +214,10 @@ func (m *model) exit(i int, bad bool) {
 	k := m.kids[i]
 	k.running, k.hang = false, false
 	if !k.restart.restarts(bad) {
-		k.retired = true // nobody else is affected
+		// Nobody else is affected. As in OTP 25, only a Temporary child
+		// leaves the list: a Transient one is started again when a
+		// sibling's failure restarts its group.
+		k.retired = k.restart == Temporary
 		return
 	}
 	var group []int // the children restarted with i, in start order

@@ -31,17 +31,18 @@ const (
 type Option func(*config)
 
 type config struct {
-	strategy    Strategy
-	intensity   int
-	window      time.Duration
-	backoffMin  time.Duration
-	backoffMax  time.Duration
-	stableAfter time.Duration
-	shutdown    time.Duration
-	logger      *slog.Logger
-	hook        func(Event)
-	clock       clock.Clock
-	int64n      func(int64) int64
+	strategy     Strategy
+	intensity    int
+	window       time.Duration
+	backoffMin   time.Duration
+	backoffMax   time.Duration
+	stableAfter  time.Duration
+	shutdown     time.Duration
+	autoShutdown AutoShutdown
+	logger       *slog.Logger
+	hook         func(Event)
+	clock        clock.Clock
+	int64n       func(int64) int64
 }
 
 func defaults() config {
@@ -54,6 +55,13 @@ func defaults() config {
 		stableAfter: DefaultStableAfter,
 		shutdown:    DefaultShutdown,
 		clock:       clock.Real(),
+	}
+}
+
+func positive(option string, d time.Duration) {
+	nonNegative(option, "d", d)
+	if d == 0 {
+		panic("supervisor: " + option + ": d is 0: a child cannot be stopped without waiting for it (no brutal_kill in Go)")
 	}
 }
 
@@ -112,9 +120,10 @@ func WithStableAfter(d time.Duration) Option {
 
 // WithShutdownTimeout sets the default time each child is given to return
 // once its context is cancelled; [WithShutdown] overrides it per child. The
-// default is [DefaultShutdown]. It panics if d is negative.
+// default is [DefaultShutdown]. It panics if d is not positive (see
+// [WithShutdown] for why zero is refused).
 func WithShutdownTimeout(d time.Duration) Option {
-	nonNegative("WithShutdownTimeout", "d", d)
+	positive("WithShutdownTimeout", d)
 	return func(c *config) { c.shutdown = d }
 }
 
@@ -130,8 +139,10 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithHook sets a function called with every lifecycle [Event], in addition
 // to the log. It is called synchronously from the supervisor's goroutines,
-// possibly from several at once, so it must be quick and safe for concurrent
-// use. It panics if hook is nil.
+// possibly from several at once (one hook may serve a whole tree), so it
+// must be quick and safe for concurrent use; it must not call Add or Remove
+// of the supervisor that reports the event, which waits for it. It panics
+// if hook is nil.
 func WithHook(hook func(Event)) Option {
 	if hook == nil {
 		panic("supervisor: WithHook: nil hook")
@@ -159,8 +170,51 @@ func WithRestart(r Restart) ChildOption {
 // WithShutdown sets how long the child is given to return once its context
 // is cancelled, overriding [WithShutdownTimeout]. Give a child supervisor at
 // least the sum of its own children's timeouts, so that it can report its
-// stuck children rather than be reported itself. It panics if d is negative.
+// stuck children rather than be reported itself.
+//
+// It panics if d is not positive. OTP's brutal_kill (stop without waiting)
+// has no Go equivalent: a goroutine cannot be killed, so a child that was
+// not waited for would still be running when it is restarted or when the
+// supervisor's Run returns. The shortest stop is a short timeout; a child
+// that returns within it is never reported as stuck.
 func WithShutdown(d time.Duration) ChildOption {
-	nonNegative("WithShutdown", "d", d)
+	positive("WithShutdown", d)
 	return func(c *child) { c.shutdown = d }
+}
+
+// WithSignificant marks the child as significant (OTP 24's significant
+// children): its exit for good can shut the supervisor down, as
+// [WithAutoShutdown] says. Only Transient and Temporary children can be
+// significant: Add panics for a Permanent one.
+func WithSignificant() ChildOption {
+	return func(c *child) { c.significant = true }
+}
+
+// AutoShutdown says whether a significant child's exit shuts its
+// supervisor down (OTP's auto_shutdown); see [WithAutoShutdown].
+type AutoShutdown int
+
+const (
+	// NoAutoShutdown: significant children's exits do not shut the
+	// supervisor down. It is the default.
+	NoAutoShutdown AutoShutdown = iota
+	// AnySignificant: the supervisor shuts down when any significant child
+	// exits for good (a Transient one normally, a Temporary one in any way).
+	AnySignificant
+	// AllSignificant: the supervisor shuts down when a significant child
+	// exits for good and no other significant child is running or about
+	// to be restarted.
+	AllSignificant
+)
+
+// WithAutoShutdown sets when the exit of a significant child (see
+// [WithSignificant]) shuts the supervisor down: it stops its other children
+// in reverse order and its Run returns nil, as OTP's supervisor exits with
+// reason shutdown. An exit that its Restart type restarts never does, and
+// neither does [Supervisor.Remove]. The default is [NoAutoShutdown].
+func WithAutoShutdown(a AutoShutdown) Option {
+	if a < NoAutoShutdown || a > AllSignificant {
+		panic(fmt.Sprintf("supervisor: WithAutoShutdown: unknown value %d", int(a)))
+	}
+	return func(c *config) { c.autoShutdown = a }
 }

@@ -29,10 +29,12 @@ type Runner interface {
 //
 // The supervisor calls Retire, never while the child's Run is executing,
 // when the child exited for good (a Temporary child, or a Transient one
-// that exited normally), and, when the supervisor's Run ends, for every child
-// but those abandoned after ignoring their shutdown timeout. A child may be
-// retired more than once over several Runs of its supervisor, and run again
-// after Retire when the supervisor is run again. A Runner that wraps
+// that exited normally), when a Temporary child is stopped by a sibling's
+// restart, when [Supervisor.Remove] removed it, and, when the supervisor's
+// Run ends, for every child but those abandoned after ignoring their
+// shutdown timeout. A child may be retired more than once, and run again
+// after Retire: when the supervisor is run again, or, for a Transient
+// child, when a sibling's failure restarts its group (as in OTP 25). A Runner that wraps
 // another (to count or log its Runs) must pass Retire on, or the wrapped
 // actor's queue is stranded after a crash; a [RunnerFunc] does not.
 type Retirer interface {

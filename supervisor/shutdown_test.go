@@ -120,12 +120,12 @@ func TestRunAndAddErrors(t *testing.T) {
 	if err := s.Run(context.Background()); !errors.Is(err, ErrRunning) {
 		t.Errorf("second Run: got %v; want ErrRunning", err)
 	}
-	if err := s.Add("b", newPuppet("b", nil)); !errors.Is(err, ErrRunning) {
-		t.Errorf("Add while running: got %v; want ErrRunning", err)
-	}
 	stop()
 	if err := s.Add("b", newPuppet("b", nil)); err != nil {
 		t.Errorf("Add after Run returned: got %v; want nil", err)
+	}
+	if err := s.Remove("c"); !errors.Is(err, ErrUnknownChild) {
+		t.Errorf("Remove of an unknown child: got %v; want ErrUnknownChild", err)
 	}
 }
 
@@ -143,6 +143,7 @@ func TestProgrammerErrorsPanic(t *testing.T) {
 		{"negative backoff", func() { WithBackoff(-1, 0) }, "negative min"},
 		{"max below min", func() { WithBackoff(2, 1) }, "less than min"},
 		{"negative shutdown", func() { WithShutdown(-1) }, "negative d"},
+		{"significant permanent child", func() { New("r").Add("x", newPuppet("x", nil), WithSignificant()) }, "cannot be significant"},
 		{"nil logger", func() { WithLogger(nil) }, "nil logger"},
 		{"nil hook", func() { WithHook(nil) }, "nil hook"},
 	}

@@ -24,16 +24,21 @@ func signalChild() bool {
 		return false
 	}
 	root := New("root", WithLogger(discard))
+	grace := 100 * time.Millisecond
+	if mode == "twice" {
+		grace = time.Hour
+	}
 	root.Add("worker", RunnerFunc(func(ctx context.Context) error {
 		fmt.Println("ready")
 		<-ctx.Done()
-		if mode == "stuck" {
+		if mode == "stuck" || mode == "twice" {
+			fmt.Println("stopping")
 			select {} // ignores cancellation
 		}
 		fmt.Println("worker stopped")
 		return nil
 	}), WithShutdown(time.Hour))
-	if err := RunUntilSignal(context.Background(), root, 100*time.Millisecond); err != nil {
+	if err := RunUntilSignal(context.Background(), root, grace); err != nil {
 		fmt.Println("error:", err)
 		os.Exit(1)
 	}
@@ -49,7 +54,10 @@ func TestRunUntilSignalInSubprocess(t *testing.T) {
 		wantOut  string
 	}{
 		{"clean", 0, "ready\nworker stopped\nclean exit\n"},
-		{"stuck", 1, "ready\nerror: supervisor: root did not stop within the grace period (100ms): its goroutine is abandoned\n"},
+		{"stuck", 1, "ready\nstopping\nerror: supervisor: root did not stop within the grace period (100ms): its goroutine is abandoned\n"},
+		// A second signal during the shutdown exits at once, though the
+		// grace period is an hour.
+		{"twice", 1, "ready\nstopping\nerror: supervisor: second signal during shutdown (interrupt): root's goroutine is abandoned\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode, func(t *testing.T) {
@@ -71,6 +79,18 @@ func TestRunUntilSignalInSubprocess(t *testing.T) {
 			}
 			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)
+			}
+			if tt.mode == "twice" {
+				second, err := r.ReadString('\n')
+				if err != nil || second != "stopping\n" {
+					cmd.Process.Kill()
+					cmd.Wait()
+					t.Fatalf("got line %q (%v); want stopping", second, err)
+				}
+				line += second
+				if err := cmd.Process.Signal(os.Interrupt); err != nil {
+					t.Fatal(err)
+				}
 			}
 			var rest strings.Builder
 			if _, err := r.WriteTo(&rest); err != nil {

@@ -50,7 +50,9 @@ type ChildInfo struct {
 	// Path is the child's path, such as "root/workers/email".
 	Path  string
 	State State
-	// Restarts counts the child's restarts in the current (or last) Run.
+	// Restarts counts the child's restarts over every Run of its
+	// supervisor: a supervisor restarted by its parent keeps its
+	// children's counts.
 	Restarts int
 	// LastError is the error of the child's last failure, nil if none.
 	LastError error

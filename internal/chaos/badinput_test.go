@@ -107,7 +107,7 @@ func TestBadInputErrors(t *testing.T) {
 		{"Publish nil bus", bus.Publish(context.Background(), nil, 1), bus.ErrInvalid, "bus: invalid argument: Publish: nil bus"},
 		{"Publish nil interface event", bus.Publish[any](context.Background(), b, nil), bus.ErrInvalid, "bus: invalid argument: nil event"},
 		{"Publish after Close", bus.Publish(context.Background(), closed, 1), bus.ErrClosed, "bus: closed"},
-		{"supervisor Add while running", running.Add("d", a), supervisor.ErrRunning, `supervisor: already running: cannot add "d" to r`},
+		{"supervisor Add duplicate while running", running.Add("c", a), supervisor.ErrDuplicateChild, `supervisor: duplicate child name: "c" in r`},
 		{"supervisor Add duplicate", dup.Add("c", a), supervisor.ErrDuplicateChild, `supervisor: duplicate child name: "c" in d`},
 		{"supervisor Run twice", running.Run(context.Background()), supervisor.ErrRunning, "supervisor: already running"},
 	}
