@@ -664,8 +664,10 @@ func TestSoak(t *testing.T) {
 		if s.rootTooMany[p] < s.subTooManyLive[p] || s.rootTooMany[p] > s.subTooMany[p] {
 			t.Errorf("%s: root saw ErrTooManyRestarts %d times; want between %d (given up while the root ran) and %d", p, s.rootTooMany[p], s.subTooManyLive[p], s.subTooMany[p])
 		}
-		if s.rootRestarted[p] != s.rootFailed[p] {
-			t.Errorf("%s: root restarted it %d times after %d failures; want equal (OneForOne)", p, s.rootRestarted[p], s.rootFailed[p])
+		// OneForOne: every failure is followed by a restart, but for one
+		// that happens as the root shuts down.
+		if d := s.rootFailed[p] - s.rootRestarted[p]; d < 0 || d > 1 {
+			t.Errorf("%s: root restarted it %d times after %d failures; want as many, or one fewer if it failed during the shutdown (OneForOne)", p, s.rootRestarted[p], s.rootFailed[p])
 		}
 	}
 	if s.rootGaveUp != 0 {
