@@ -182,7 +182,7 @@ func (p *Pool[M]) Run(ctx context.Context) (err error) {
 // accepted and not handled (queued, in a worker's backlog, or kept for a
 // retry) is reported as a dead letter. While a Run is active it does
 // nothing.
-func (p *Pool[M]) Retire() { p.mb.retire(p.loops()) }
+func (p *Pool[M]) Retire() { p.mb.retire(p.loops(), ErrStopped) }
 
 // loops returns the pool's loops.
 func (p *Pool[M]) loops() []*loop[M] {
@@ -302,7 +302,7 @@ func (p *Pool[M]) spawn(r *poolRun[M], g *sync.WaitGroup, w *worker[M]) {
 // ends.
 func (p *Pool[M]) work(ctx context.Context, r *poolRun[M], w *worker[M]) {
 	for {
-		perr := w.serve(ctx)
+		perr, _ := w.serve(ctx)
 		if perr == nil || !p.restarted(r, perr) {
 			break
 		}
