@@ -218,8 +218,10 @@ func (l *loop[M]) take(park bool) (took, more bool) {
 	} else if park && more {
 		l.mb.park(l)
 	}
-	l.mb.mu.Unlock()
+	// The batch is set under the lock: a keyed actor's loop, once parked,
+	// belongs to the goroutine the next send starts.
 	l.batch, l.next = l.batch[:k], 0
+	l.mb.mu.Unlock()
 	if k > 0 {
 		l.progress.Add(uint64(k))
 	}

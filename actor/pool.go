@@ -50,10 +50,8 @@ type Pool[M any] struct {
 	workers []*worker[M]
 	nextID  int
 	left    Stats
-	// panics holds the times of the last workerRestarts+1 panics, oldest
-	// at panicsAt once full (see restarted).
-	panics   []time.Time
-	panicsAt int
+	// panics is the workers' restart intensity (see restarted).
+	panics restartWindow
 }
 
 // A worker is one of a pool's loops and whether a goroutine of the Run
@@ -337,17 +335,9 @@ func (p *Pool[M]) restarted(r *poolRun[M], perr *PanicError) bool {
 	now := time.Now()
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
-	n := p.cfg.workerRestarts + 1
-	if len(p.panics) < n {
-		p.panics = append(p.panics, now)
-	} else {
-		p.panics[p.panicsAt] = now
-		p.panicsAt = (p.panicsAt + 1) % n
-	}
-	if len(p.panics) < n || now.Sub(p.panics[p.panicsAt]) >= p.cfg.workerWindow {
+	if p.panics.allow(now, p.cfg.workerRestarts, p.cfg.workerWindow) {
 		return true
 	}
-	p.panics, p.panicsAt = p.panics[:0], 0
 	r.giveOnce.Do(func() {
 		r.perr = perr
 		close(r.gaveUp)
