@@ -83,11 +83,47 @@ type keyActor[K comparable, M any] struct {
 	seen     uint64
 	restarts *restartWindow
 	waiting  bool
+	// run is the Run whose goroutine runs the loop, set by whoever starts
+	// it; ctx is the handler's context, kept in the key so that starting
+	// a goroutine allocates nothing.
+	run *keyedRun
+	ctx keyContext[K, M]
+}
+
+// keyContext is the context a key's handler is called with: the Run's
+// handlers' context, marked with the key's mailbox (see Send's deadlock
+// check) and its key (see [KeyOf]).
+type keyContext[K comparable, M any] struct {
+	context.Context
+	k *keyActor[K, M]
+}
+
+// Value returns the key's mailbox for selfKey, its key for keyOfKey, and
+// otherwise the Run's context's value.
+func (c *keyContext[K, M]) Value(key any) any {
+	switch key.(type) {
+	case selfKey:
+		return &c.k.mb
+	case keyOfKey:
+		return c.k.key
+	}
+	return c.Context.Value(key)
+}
+
+// keyOfKey marks the key in a key's handler context.
+type keyOfKey struct{}
+
+// KeyOf returns the key of the [Keyed] actor whose handler was called with
+// ctx (or a context made from it), and false when ctx is not a keyed
+// handler's or its key is not a K.
+func KeyOf[K comparable](ctx context.Context) (K, bool) {
+	k, ok := ctx.Value(keyOfKey{}).(K)
+	return k, ok
 }
 
 // keyBatch is the most messages a key's loop takes from its mailbox at
 // once: fewer than an actor's, as every key holds its batch while idle.
-const keyBatch = 8
+const keyBatch = 4
 
 // keyedRun is the state of one Run of a Keyed. Its fields other than the
 // channels and hctx are guarded by Keyed.mu.
@@ -159,6 +195,7 @@ func (kd *Keyed[K, M]) lookup(key K) (*keyActor[K, M], error) {
 		return nil, ErrTooManyKeys
 	}
 	k = &keyActor[K, M]{kd: kd, key: key}
+	k.ctx.k = k
 	mb, l := &k.mb, &k.l
 	mb.name, mb.cfg = kd.name, &kd.cfg.config
 	mb.q.init(kd.cfg.mailbox)
@@ -236,8 +273,9 @@ func (k *keyActor[K, M]) resume() {
 		return
 	}
 	r.live++
+	k.run = r
 	kd.mu.Unlock()
-	go kd.serveKey(r, k)
+	go k.serve()
 }
 
 // Run runs the keys' actors until ctx is done or the keys panicked more
@@ -345,7 +383,8 @@ func (kd *Keyed[K, M]) startAwake(r *keyedRun) {
 		if k.waiting {
 			k.waiting = false
 			r.live++
-			go kd.serveKey(r, k)
+			k.run = r
+			go k.serve()
 		}
 	}
 }
@@ -389,12 +428,16 @@ func (kd *Keyed[K, M]) waitLive(r *keyedRun, deadline <-chan time.Time) *StuckKe
 	}
 }
 
-// serveKey runs k's loop until it parks with an empty mailbox, restarting
-// it from the factory after a panic, and drains it when the Run's context
-// ended.
-func (kd *Keyed[K, M]) serveKey(r *keyedRun, k *keyActor[K, M]) {
+// serve runs k's loop, on the goroutine a send or the Run started, until
+// it parks with an empty mailbox, restarting it from the factory after a
+// panic, and drains it when the Run's context ended.
+func (k *keyActor[K, M]) serve() {
+	kd, r := k.kd, k.run
 	defer kd.exited(r)
-	ctx := context.WithValue(r.hctx, selfKey{}, &k.mb)
+	if k.ctx.Context != r.hctx {
+		k.ctx.Context = r.hctx
+	}
+	ctx := &k.ctx
 	pprof.SetGoroutineLabels(ctx)
 	for {
 		if k.l.handler == nil {

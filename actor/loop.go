@@ -123,8 +123,17 @@ func (l *loop[M]) serve(ctx context.Context) (perr *PanicError, asleep bool) {
 	for {
 		if l.next == len(l.batch) {
 			if l.sched != nil {
-				if took, more := l.take(true); !took {
-					return nil, more
+				if took, more := l.take(false); !took {
+					if !more {
+						return nil, false
+					}
+					// Yield once to the goroutine this one woke, often about
+					// to send the next message, before parking: parking and
+					// resuming on a new goroutine costs more.
+					runtime.Gosched()
+					if took, more = l.take(true); !took {
+						return nil, more
+					}
 				}
 			} else if !l.refill(&spins, done) {
 				return nil, false
