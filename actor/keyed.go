@@ -140,6 +140,8 @@ type keyedRun struct {
 	gaveUp chan struct{}
 	perr   *PanicError
 	halted bool
+	// sweep stops the passivation of idle keys (see armSweep).
+	sweep func() bool
 
 	drainOnce sync.Once
 	dctx      context.Context
@@ -313,11 +315,11 @@ func (kd *Keyed[K, M]) Run(ctx context.Context) error {
 		kd.refuse()
 		close(refused)
 	})
-	var sweeper sync.WaitGroup
 	if d := kd.cfg.idleTimeout; d > 0 {
-		sweeper.Go(func() { kd.sweep(ctx, r, d) })
+		kd.mu.Lock()
+		kd.armSweep(r, d)
+		kd.mu.Unlock()
 	}
-	defer sweeper.Wait()
 
 	select {
 	case <-ctx.Done():
@@ -328,6 +330,7 @@ func (kd *Keyed[K, M]) Run(ctx context.Context) error {
 			// next Run.
 			kd.mu.Lock()
 			defer kd.mu.Unlock()
+			r.stopSweep()
 			kd.run, kd.state = nil, idle
 			for _, k := range kd.keys {
 				k.mb.state.Store(idle)
@@ -348,11 +351,13 @@ func (kd *Keyed[K, M]) Run(ctx context.Context) error {
 
 	kd.mu.Lock()
 	defer kd.mu.Unlock()
+	r.stopSweep()
 	kd.run, kd.state = nil, stopped
 	for _, k := range kd.keys {
 		k.mb.mu.Lock()
 		k.mb.state.Store(stopped)
 		k.mb.closeStop()
+		k.mb.cancelTimers()
 		k.mb.mu.Unlock()
 	}
 	clear(kd.keys)
@@ -533,37 +538,40 @@ func (kd *Keyed[K, M]) remove(k *keyActor[K, M], reason error) {
 	k.mb.retire([]*loop[M]{&k.l}, reason)
 }
 
-// sweep passivates the keys idle for d, every d, until ctx ends or the
-// keys gave up.
-func (kd *Keyed[K, M]) sweep(ctx context.Context, r *keyedRun, d time.Duration) {
-	t := time.NewTicker(d)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
+// armSweep makes the clock passivate the idle keys after d, and again
+// every d while r runs. kd.mu is held.
+func (kd *Keyed[K, M]) armSweep(r *keyedRun, d time.Duration) {
+	r.sweep = kd.cfg.clk().AfterFunc(d, func() {
+		kd.mu.Lock()
+		defer kd.mu.Unlock()
+		if kd.run != r || r.halted {
 			return
-		case <-r.gaveUp:
-			return
-		case <-t.C:
-			kd.passivateIdle()
 		}
+		kd.passivateIdle()
+		kd.armSweep(r, d)
+	})
+}
+
+// stopSweep stops the passivation of idle keys. Keyed.mu is held.
+func (r *keyedRun) stopSweep() {
+	if r.sweep != nil {
+		r.sweep()
 	}
 }
 
 // passivateIdle stops and forgets the keys that had no message since the
-// last call and are parked with an empty mailbox. A key's mailbox is
-// stopped under its lock, so a send either got in before (and the key is
-// not idle) or fails with ErrStopped and looks the key up again.
+// last call and are parked with an empty mailbox and no pending timer. A
+// key's mailbox is stopped under its lock, so a send either got in before
+// (and the key is not idle) or fails with ErrStopped and looks the key up
+// again. kd.mu is held.
 func (kd *Keyed[K, M]) passivateIdle() {
-	kd.mu.Lock()
-	defer kd.mu.Unlock()
 	if kd.state != running {
 		return
 	}
 	for key, k := range kd.keys {
 		mb := &k.mb
 		mb.mu.Lock()
-		idle := k.l.parked && mb.q.n == 0 && mb.q.pushed == k.seen
+		idle := k.l.parked && mb.q.n == 0 && mb.q.pushed == k.seen && len(mb.timers) == 0
 		k.seen = mb.q.pushed
 		if idle {
 			mb.state.Store(stopped)

@@ -51,8 +51,10 @@ func (kd *Keyed[K, M]) Keys() []K {
 
 // KeyStats returns the counters of key's actor, as [Actor.Stats] does an
 // actor's, and false if key has no actor (never sent to, passivated or
-// removed). Its Name is the Keyed's. Its OldestWait is 0 unless the head
-// message is among the last few accepted.
+// removed). Its Name is the Keyed's; Running reports whether a goroutine
+// runs the key's loop: it is false once the key has handled its messages
+// and parked. Its OldestWait is 0 unless the head message is among the
+// last few accepted.
 func (kd *Keyed[K, M]) KeyStats(key K) (Stats, bool) {
 	kd.mu.RLock()
 	k := kd.keys[key]
@@ -61,9 +63,9 @@ func (kd *Keyed[K, M]) KeyStats(key K) (Stats, bool) {
 		return Stats{}, false
 	}
 	s := k.mb.stats([]*loop[M]{&k.l})
-	kd.mu.RLock()
-	s.Running = kd.run != nil && kd.keys[key] == k
-	kd.mu.RUnlock()
+	k.mb.mu.Lock()
+	s.Running = !k.l.parked
+	k.mb.mu.Unlock()
 	return s, true
 }
 

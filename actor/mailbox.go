@@ -50,6 +50,10 @@ type mailbox[M any] struct {
 	owners     map[uint64]owner[M]
 	backlogged int
 
+	// timers are the pending timers that send to the mailbox (see
+	// timer.go), cancelled when it stops.
+	timers map[*timer[M]]struct{}
+
 	wait    waitClock
 	dead    atomic.Uint64
 	evicted atomic.Uint64
@@ -234,6 +238,7 @@ func (mb *mailbox[M]) stopIdle(f func()) bool {
 	case idle:
 		mb.state.Store(stopped)
 		mb.closeStop()
+		mb.cancelTimers()
 	case stopped:
 	default:
 		return false
@@ -333,7 +338,10 @@ func (mb *mailbox[M]) finish(loops []*loop[M]) {
 		l.rejectHeld(ErrDrainTimeout)
 	}
 	mb.reject(ErrDrainTimeout)
+	mb.mu.Lock()
 	mb.state.Store(stopped)
+	mb.cancelTimers()
+	mb.mu.Unlock()
 }
 
 // stats returns the counters of the mailbox and of its loops, summed.

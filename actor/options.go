@@ -42,6 +42,7 @@ type config struct {
 	onDeadLetter func(DeadLetter)
 	drainTimeout time.Duration
 	maxRetries   int
+	clock        Clock // nil: the system clock; see WithClock
 }
 
 func defaultConfig() config {
