@@ -140,24 +140,28 @@ func (mb *mailbox[M]) cancelTimers() {
 
 // SendAfter puts m in the actor's mailbox once d has passed, as TrySend
 // would; see [Timer]. The timer is cancelled if the actor stops first.
-func (a *Actor[M]) SendAfter(d time.Duration, m M) Timer { t, _ := a.mb.schedule(d, m, false)
+func (a *Actor[M]) SendAfter(d time.Duration, m M) Timer {
+	t, _ := a.mb.schedule(d, m, false)
 	return t
 }
 
 // SendEvery puts m in the actor's mailbox every d until the timer is
 // stopped or the actor stops; see [Timer]. It panics if d <= 0.
-func (a *Actor[M]) SendEvery(d time.Duration, m M) Timer { t, _ := a.mb.schedule(d, m, true)
+func (a *Actor[M]) SendEvery(d time.Duration, m M) Timer {
+	t, _ := a.mb.schedule(d, m, true)
 	return t
 }
 
 // SendAfter puts m in the pool's mailbox once d has passed; see
 // [Actor.SendAfter].
-func (p *Pool[M]) SendAfter(d time.Duration, m M) Timer { t, _ := p.mb.schedule(d, m, false)
+func (p *Pool[M]) SendAfter(d time.Duration, m M) Timer {
+	t, _ := p.mb.schedule(d, m, false)
 	return t
 }
 
 // SendEvery puts m in the pool's mailbox every d; see [Actor.SendEvery].
-func (p *Pool[M]) SendEvery(d time.Duration, m M) Timer { t, _ := p.mb.schedule(d, m, true)
+func (p *Pool[M]) SendEvery(d time.Duration, m M) Timer {
+	t, _ := p.mb.schedule(d, m, true)
 	return t
 }
 
