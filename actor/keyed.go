@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime/pprof"
 	"strings"
 	"sync"
@@ -64,6 +65,9 @@ type Keyed[K comparable, M any] struct {
 	keys   map[K]*keyActor[K, M]
 	run    *keyedRun
 	panics restartWindow
+	// peak is the most keys held since keys was last made: a map does not
+	// shrink, so passivation makes a new one when most keys are gone.
+	peak int
 
 	created, passivated, restarted, removed uint64
 }
@@ -210,6 +214,7 @@ func (kd *Keyed[K, M]) lookup(key K) (*keyActor[K, M], error) {
 	l.batch = make([]M, 0, min(keyBatch, kd.cfg.mailbox))
 	mb.park(l) // asleep until its first message
 	kd.keys[key] = k
+	kd.peak = max(kd.peak, len(kd.keys))
 	kd.created++
 	return k, nil
 }
@@ -583,6 +588,13 @@ func (kd *Keyed[K, M]) passivateIdle() {
 			delete(kd.keys, key)
 			kd.passivated++
 		}
+	}
+	if len(kd.keys) < kd.peak/4 {
+		// Give the memory of the passivated keys' entries back (a clone
+		// would keep the old map's size).
+		keys := make(map[K]*keyActor[K, M], len(kd.keys))
+		maps.Copy(keys, kd.keys)
+		kd.keys, kd.peak = keys, len(keys)
 	}
 }
 
