@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -70,6 +72,11 @@ type Keyed[K comparable, M any] struct {
 	peak int
 
 	created, passivated, restarted, removed uint64
+
+	// waking counts the keys unparked by a send that has not called
+	// resume yet: the end of a Run waits for them, so that no message
+	// is left in a key it forgets.
+	waking atomic.Int64
 }
 
 // A keyActor is the actor of one key: a mailbox and its loop, which runs
@@ -268,11 +275,15 @@ func (kd *Keyed[K, M]) Displace(key K, m M) (old M, evicted bool, err error) {
 	}
 }
 
+// unparked counts k as waking until resume.
+func (k *keyActor[K, M]) unparked() { k.kd.waking.Add(1) }
+
 // resume runs k's loop, just unparked by a send, on a new goroutine, if a
 // Run is active and has not given up; otherwise the next Run does.
 func (k *keyActor[K, M]) resume() {
 	kd := k.kd
 	kd.mu.Lock()
+	kd.waking.Add(-1)
 	r := kd.run
 	if r == nil || r.halted {
 		k.waiting = true
@@ -417,10 +428,16 @@ func (kd *Keyed[K, M]) refuse() {
 func (kd *Keyed[K, M]) waitLive(r *keyedRun, deadline <-chan time.Time) *StuckKeysError {
 	for {
 		kd.mu.RLock()
-		live := r.live
+		live, waking := r.live, kd.waking.Load()
 		kd.mu.RUnlock()
-		if live == 0 {
+		if live == 0 && waking == 0 {
 			return nil
+		}
+		if live == 0 {
+			// A send unparked a key and is about to resume it: within
+			// a few instructions.
+			runtime.Gosched()
+			continue
 		}
 		select {
 		case <-r.idle:

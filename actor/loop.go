@@ -84,8 +84,13 @@ func (l *loop[M]) init(mb *mailbox[M], h Handler[M], id, batch int) {
 	l.wake = make(chan struct{}, 1)
 }
 
-// A scheduler runs a loop that parked with no goroutine (see loop.sched).
-type scheduler interface{ resume() }
+// A scheduler runs a loop that parked with no goroutine (see loop.sched):
+// a send that unparks the loop calls unparked under the mailbox lock, then
+// resume once it released it.
+type scheduler interface {
+	unparked()
+	resume()
+}
 
 // heldBits is the width of the count of held messages in progress: at
 // most batchSize.

@@ -124,6 +124,9 @@ func (mb *mailbox[M]) push(m M) (seq uint64, wake *loop[M], err error) {
 		wake.parked = false
 		mb.parked[n-1] = nil
 		mb.parked = mb.parked[:n-1]
+		if wake.sched != nil {
+			wake.sched.unparked()
+		}
 	}
 	return mb.q.pushed, wake, nil
 }
