@@ -166,3 +166,46 @@ func TestAfterOutsideAHandlerPanics(t *testing.T) {
 	}()
 	actor.After(context.Background(), time.Second, 1)
 }
+
+// A Keyed's SendAfter creates the key if needed and delivers to it; a
+// pool's delivers to its mailbox; Every from a handler repeats until
+// stopped.
+func TestKeyedAndPoolTimers(t *testing.T) {
+	clk := actortest.NewClock(epoch)
+	got := make(chan string, 10)
+	kd := actor.NewKeyed("k", func(key string) actor.Handler[string] {
+		return func(ctx context.Context, s string) error {
+			if s == "tick-start" {
+				actor.Every(ctx, time.Second, "tick")
+				return nil
+			}
+			got <- key + ":" + s
+			return nil
+		}
+	}, actor.WithClock(clk))
+	run(t, kd)
+	if _, err := kd.SendAfter("a", time.Second, "hello"); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Second)
+	if s := <-got; s != "a:hello" {
+		t.Fatalf("got %q", s)
+	}
+	_ = kd.TrySend("b", "tick-start")
+	clk.BlockUntil(1)
+	for range 2 {
+		clk.Advance(time.Second)
+		if s := <-got; s != "b:tick" {
+			t.Fatalf("got %q", s)
+		}
+	}
+	p := actor.NewPool("p", 2, func(_ context.Context, s string) error { got <- "pool:" + s; return nil }, actor.WithClock(clk))
+	run(t, p)
+	p.SendAfter(time.Second, "later")
+	clk.Advance(time.Second)
+	for s := range got {
+		if s == "pool:later" {
+			break
+		}
+	}
+}
