@@ -62,7 +62,9 @@ func (k *keyActor[K, M]) resume() {
 // forgotten and Run returns nil, or a [*StuckKeysError] naming the keys
 // whose handler had not returned by the drain timeout plus a grace of
 // [StuckGrace]. Their goroutines are left running and report their
-// messages when the handler returns. When the keys panicked too often,
+// messages when the handler returns; a later Run starts new actors for
+// those keys meanwhile, as a supervisor starts a new child beside one it
+// abandoned. When the keys panicked too often,
 // every key finishes the message in hand and Run returns the last
 // [*PanicError]; the queued messages wait for the next Run, or for
 // [Keyed.Retire]. Only one Run may be active at a time; another returns
