@@ -39,6 +39,9 @@ type Actor[M any] struct {
 	cfg config
 	// l is the actor's one loop, run by Run's goroutine.
 	l loop[M]
+	// factory, for an actor made by [NewFrom], makes the handler at the
+	// start of every Run.
+	factory func() Handler[M]
 
 	// runCtx is the context of the Run in progress or of the last one,
 	// if it crashed, and hctx the handler's context made from it (see
@@ -62,7 +65,32 @@ func New[M any](name string, h Handler[M], opts ...Option) *Actor[M] {
 	return a
 }
 
-// Name returns the name given to [New].
+// NewFrom returns an actor named name whose handler is made by factory at
+// the start of every Run: at the first Run, and again at every restart after
+// a panic, so that state kept in the handler's closure starts fresh each
+// time, as an Erlang process starts from init. Use New for a handler that
+// keeps no state between messages, or whose state must survive a crash;
+// use NewFrom when a panic may have left the state half-updated.
+//
+// The queued messages, unlike the handler, survive the restart, as with
+// [New]. If factory panics or returns nil, Run returns an error (a
+// [*PanicError] for a panic) without handling any message, and the queued
+// messages wait for the next Run. NewFrom panics if name is empty or
+// factory is nil.
+func NewFrom[M any](name string, factory func() Handler[M], opts ...Option) *Actor[M] {
+	if name == "" {
+		panic("actor: NewFrom: empty name")
+	}
+	if factory == nil {
+		panic(fmt.Sprintf("actor: NewFrom(%q): nil factory", name))
+	}
+	a := &Actor[M]{cfg: newConfig(opts), factory: factory}
+	a.mb.init(name, &a.cfg)
+	a.l.init(&a.mb, nil, -1, batchSize)
+	return a
+}
+
+// Name returns the name given to [New] or [NewFrom].
 func (a *Actor[M]) Name() string { return a.mb.name }
 
 // Run handles messages until ctx is done or the handler panics.
@@ -82,6 +110,14 @@ func (a *Actor[M]) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("%w: %s", ErrAlreadyRunning, a.mb.name)
 	}
 	a.l.halt.Store(false)
+	if a.factory != nil {
+		h, err := makeHandler(a.factory)
+		if err != nil {
+			a.mb.state.Store(idle)
+			return err
+		}
+		a.l.handler = h
+	}
 	// Refuse new messages as soon as ctx ends, even while the handler is
 	// busy, and wake the senders waiting for room.
 	refused := make(chan struct{})
@@ -92,7 +128,7 @@ func (a *Actor[M]) Run(ctx context.Context) (err error) {
 	hctx := a.handlerCtx(ctx)
 	pprof.SetGoroutineLabels(hctx)
 	defer pprof.SetGoroutineLabels(ctx)
-	if perr := a.l.serve(hctx); perr != nil {
+	if perr, _ := a.l.serve(hctx); perr != nil {
 		if stopRefuse() {
 			// A crash, not a stop: the queue waits for the next Run.
 			a.mb.state.Store(idle)
@@ -135,7 +171,7 @@ func (a *Actor[M]) handlerCtx(ctx context.Context) context.Context {
 // instance after giving up, so that a crashed actor's queue is not left
 // stranded. While a Run is active Retire does nothing: that Run's end
 // reports what it leaves. Run may be called again after Retire.
-func (a *Actor[M]) Retire() { a.mb.retire([]*loop[M]{&a.l}) }
+func (a *Actor[M]) Retire() { a.mb.retire([]*loop[M]{&a.l}, ErrStopped) }
 
 // TrySend puts m in the mailbox if there is room and never waits. It returns
 // [ErrMailboxFull] when the mailbox is full and [ErrStopped] when the actor

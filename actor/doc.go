@@ -71,6 +71,62 @@
 // failures. On cancellation all workers drain the mailbox within the drain
 // timeout. [Pool.Stats] adds the busy workers and each worker's counters.
 //
+// # Fresh state on restart
+//
+// [New] takes a handler; state kept in its closure survives a panic and
+// the restart that follows, possibly half-updated. [NewFrom] takes a
+// factory instead, called at the start of every Run, so that a restart
+// begins from fresh state, as an Erlang process restarts from init:
+//
+//	a := actor.NewFrom("counter", func() actor.Handler[Event] {
+//		count := 0 // fresh at every Run
+//		return func(ctx context.Context, e Event) error { count++; return nil }
+//	})
+//
+// Use New for stateless handlers, or when state must survive a crash (it
+// then lives outside the closure, in a store); use NewFrom for state a
+// crash may corrupt.
+//
+// # Keyed actors
+//
+// A [Keyed] holds one actor per key (a customer, an order, a device),
+// created by the first message for its key with a handler its factory
+// makes for that key:
+//
+//	orders := actor.NewKeyed("orders", newOrder, actor.WithIdleTimeout(time.Hour))
+//	sup.Add("orders", orders)       // a Keyed is a supervisor.Runner
+//	err := orders.Send(ctx, id, m)  // or TrySend, Ask(ctx, orders.To(id), req)
+//	bus.Subscribe(b, orders.By(func(e OrderCreated) string { return e.ID }))
+//
+// Each key's messages are handled one at a time, in send order, and keys
+// never wait for each other: a key stuck in its handler holds up no
+// other. A key's actor is the same mailbox and loop as an [Actor]'s; it
+// runs on a goroutine only while it has messages, so an idle key costs
+// well under a kilobyte and no goroutine. A key that panics restarts from
+// its factory with its queue kept; one that panics too often is removed
+// ([WithKeyRestarts]) and only too many panics in all fail the Keyed's Run
+// ([WithKeyedRestarts]). Idle keys are passivated ([WithIdleTimeout]) and
+// their number is bounded ([WithMaxKeys]). [Keyed.Stats], [Keyed.Keys] and
+// [Keyed.KeyStats] show them.
+//
+// # Which one
+//
+// An [Actor] for one stream of work handled in order (a projection, an
+// audit log); a [Pool] to bound the concurrency of heavy, mostly stateless
+// work (sending email, calling an API), keyed when one key's messages must
+// not overlap; a [Keyed] when each key has its own state or lifecycle (an
+// order's saga, a customer's session), or when one key's slowness must
+// hold up no other key: a pool's keys share its workers, a Keyed's do not.
+//
+// # Timers
+//
+// [Actor.SendAfter] and [Actor.SendEvery] (and those of a [Pool] and a
+// [Keyed]) put a message in the mailbox after a delay, once or
+// periodically; from inside a handler, [After] and [Every] schedule a
+// message to the handler's own actor or key, such as a saga's timeout.
+// A timer is cancelled when its actor stops. [WithClock] injects the
+// clock, for tests (see package actortest).
+//
 // # Observability
 //
 // [Actor.Stats] reports the mailbox depth, how long its oldest message has

@@ -47,6 +47,11 @@ type loop[M any] struct {
 	// wake is signalled when a message is pushed while the loop is parked,
 	// or when it must stop.
 	wake chan struct{}
+	// sched, for a keyed actor's loop, runs the loop only while its
+	// mailbox has messages: instead of waiting for one, serve parks the loop
+	// and returns, and the send that unparks it calls sched.resume to run
+	// it on a new goroutine. An idle keyed actor costs no goroutine.
+	sched scheduler
 	// halt makes the loop stop after the message in hand: its pool gave
 	// up. It is written by another goroutine.
 	halt atomic.Bool
@@ -81,6 +86,14 @@ func (l *loop[M]) init(mb *mailbox[M], h Handler[M], id, batch int) {
 	l.wake = make(chan struct{}, 1)
 }
 
+// A scheduler runs a loop that parked with no goroutine (see loop.sched):
+// a send that unparks the loop calls unparked under the mailbox lock, then
+// resume once it released it.
+type scheduler interface {
+	unparked()
+	resume()
+}
+
 // heldBits is the width of the count of held messages in progress: at
 // most batchSize.
 const heldBits = 8
@@ -93,8 +106,11 @@ func (l *loop[M]) handled() uint64 { return l.progress.Load() >> heldBits }
 
 // serve handles messages until ctx is done or the loop is halted or
 // dismissed (nil), or the handler panics. One deferred recover covers the
-// whole loop, so handling a message costs no defer.
-func (l *loop[M]) serve(ctx context.Context) (perr *PanicError) {
+// whole loop, so handling a message costs no defer. A loop with a scheduler
+// also returns when its mailbox is empty, with asleep set: it is parked, and
+// from then on belongs to the goroutine its next message starts, so the
+// caller must not touch it.
+func (l *loop[M]) serve(ctx context.Context) (perr *PanicError, asleep bool) {
 	var cur M
 	retry := false
 	defer func() {
@@ -112,18 +128,33 @@ func (l *loop[M]) serve(ctx context.Context) (perr *PanicError) {
 	done := ctx.Done()
 	spins := maxSpins
 	for {
-		if l.next == len(l.batch) && !l.refill(&spins, done) {
-			return nil
+		if l.next == len(l.batch) {
+			if l.sched != nil {
+				if took, more := l.take(false); !took {
+					if !more {
+						return nil, false
+					}
+					// Yield once to the goroutine this one woke, often about
+					// to send the next message, before parking: parking and
+					// resuming on a new goroutine costs more.
+					runtime.Gosched()
+					if took, more = l.take(true); !took {
+						return nil, more
+					}
+				}
+			} else if !l.refill(&spins, done) {
+				return nil, false
+			}
 		}
 		cur, _ = l.nextHeld()
 		l.handle(ctx, cur)
 		select {
 		case <-done:
-			return nil // the drain handles the rest, with its own context
+			return nil, false // the drain handles the rest, with its own context
 		default:
 		}
 		if l.halt.Load() {
-			return nil
+			return nil, false
 		}
 	}
 }
@@ -206,8 +237,10 @@ func (l *loop[M]) take(park bool) (took, more bool) {
 	} else if park && more {
 		l.mb.park(l)
 	}
-	l.mb.mu.Unlock()
+	// The batch is set under the lock: a keyed actor's loop, once parked,
+	// belongs to the goroutine the next send starts.
 	l.batch, l.next = l.batch[:k], 0
+	l.mb.mu.Unlock()
 	if k > 0 {
 		l.progress.Add(uint64(k))
 	}
@@ -215,8 +248,13 @@ func (l *loop[M]) take(park bool) (took, more bool) {
 }
 
 // wakeUp wakes the loop if it is parked, or makes its next park return at
-// once.
+// once. A loop with a scheduler is resumed on a new goroutine: it is
+// called only for a parked loop, just unparked.
 func (l *loop[M]) wakeUp() {
+	if l.sched != nil {
+		l.sched.resume()
+		return
+	}
 	select {
 	case l.wake <- struct{}{}:
 	default:

@@ -32,9 +32,9 @@ type mailbox[M any] struct {
 	mu    sync.Mutex
 	state atomic.Int32
 	// stop is closed when a Run's context ends, waking the senders waiting
-	// for room; the next Run makes a new one.
-	stop       chan struct{}
-	stopClosed bool
+	// for room; the first sender that waits makes it, so that a mailbox
+	// nobody waits on (an idle keyed actor's) holds no channel.
+	stop chan struct{}
 
 	q ring[M]
 	// parked lists the loops waiting for a message, woken one per message
@@ -50,6 +50,10 @@ type mailbox[M any] struct {
 	owners     map[uint64]owner[M]
 	backlogged int
 
+	// timers are the pending timers that send to the mailbox (see
+	// timer.go), cancelled when it stops.
+	timers map[*timer[M]]struct{}
+
 	wait    waitClock
 	dead    atomic.Uint64
 	evicted atomic.Uint64
@@ -59,7 +63,6 @@ func (mb *mailbox[M]) init(name string, cfg *config) {
 	mb.name, mb.cfg = name, cfg
 	mb.q.init(cfg.mailbox)
 	mb.wait.init(cfg.mailbox)
-	mb.stop = make(chan struct{})
 }
 
 // start moves the mailbox to running unless a Run is active.
@@ -67,11 +70,7 @@ func (mb *mailbox[M]) start() bool {
 	mb.mu.Lock()
 	defer mb.mu.Unlock()
 	switch mb.state.Load() {
-	case idle:
-	case stopped:
-		if mb.stopClosed {
-			mb.stop, mb.stopClosed = make(chan struct{}), false
-		}
+	case idle, stopped:
 	default:
 		return false
 	}
@@ -88,8 +87,16 @@ func (mb *mailbox[M]) refuse() {
 		return
 	}
 	mb.state.Store(draining)
-	close(mb.stop)
-	mb.stopClosed = true
+	mb.closeStop()
+}
+
+// closeStop wakes the senders waiting for room: the mailbox refuses
+// messages from now on. mb.mu is held.
+func (mb *mailbox[M]) closeStop() {
+	if mb.stop != nil {
+		close(mb.stop)
+		mb.stop = nil
+	}
 }
 
 // full reports whether the mailbox has no room. A keyed pool's backlogs
@@ -117,6 +124,9 @@ func (mb *mailbox[M]) push(m M) (seq uint64, wake *loop[M], err error) {
 		wake.parked = false
 		mb.parked[n-1] = nil
 		mb.parked = mb.parked[:n-1]
+		if wake.sched != nil {
+			wake.sched.unparked()
+		}
 	}
 	return mb.q.pushed, wake, nil
 }
@@ -159,6 +169,9 @@ func (mb *mailbox[M]) send(ctx context.Context, m M) error {
 		}
 		if mb.room == nil {
 			mb.room = make(chan struct{})
+		}
+		if mb.stop == nil {
+			mb.stop = make(chan struct{})
 		}
 		room, stop := mb.room, mb.stop
 		mb.mu.Unlock()
@@ -227,8 +240,8 @@ func (mb *mailbox[M]) stopIdle(f func()) bool {
 	switch mb.state.Load() {
 	case idle:
 		mb.state.Store(stopped)
-		close(mb.stop)
-		mb.stopClosed = true
+		mb.closeStop()
+		mb.cancelTimers()
 	case stopped:
 	default:
 		return false
@@ -244,8 +257,13 @@ func (mb *mailbox[M]) queued() int { return mb.q.n + mb.backlogged }
 // retire is Retire of the mailbox's owner, whose loops are given: when no
 // Run is active, sends fail with ErrStopped from now on, and every message
 // accepted and not handled (kept for a retry, in a loop's hand or backlog,
-// or queued) is reported as a dead letter.
-func (mb *mailbox[M]) retire(loops []*loop[M]) {
+// or queued) is reported as a dead letter with reason ([ErrStopped] for
+// Retire; a keyed actor's removal gives its own).
+func (mb *mailbox[M]) retire(loops []*loop[M], reason error) {
+	pendingReason := errRetiredPending
+	if reason != ErrStopped {
+		pendingReason = reason
+	}
 	// The messages are collected under the lock, so that no Run starts
 	// meanwhile, and reported after it, so that a dead-letter hook may send
 	// to the mailbox.
@@ -258,21 +276,21 @@ func (mb *mailbox[M]) retire(loops []*loop[M]) {
 	mb.stopIdle(func() {
 		for _, l := range loops {
 			if l.hasPending {
-				left = append(left, letter{l.pending, errRetiredPending, l.attempts})
+				left = append(left, letter{l.pending, pendingReason, l.attempts})
 				l.clearPending()
 			}
 			for m, ok := l.nextHeld(); ok; m, ok = l.nextHeld() {
 				l.letGo()
-				left = append(left, letter{m, ErrStopped, 0})
+				left = append(left, letter{m, reason, 0})
 			}
 			for _, k := range l.backlog {
-				left = append(left, letter{k.m, ErrStopped, 0})
+				left = append(left, letter{k.m, reason, 0})
 			}
 			l.dropBacklog()
 		}
 		clear(mb.owners)
 		for m, ok := mb.q.pop(); ok; m, ok = mb.q.pop() {
-			left = append(left, letter{m, ErrStopped, 0})
+			left = append(left, letter{m, reason, 0})
 		}
 	})
 	for _, d := range left {
@@ -324,7 +342,10 @@ func (mb *mailbox[M]) finish(loops []*loop[M]) {
 		l.rejectHeld(ErrDrainTimeout)
 	}
 	mb.reject(ErrDrainTimeout)
+	mb.mu.Lock()
 	mb.state.Store(stopped)
+	mb.cancelTimers()
+	mb.mu.Unlock()
 	mb.cfg.flushLogs()
 }
 

@@ -45,6 +45,7 @@ type config struct {
 	drainTimeout time.Duration
 	maxRetries   int
 	logs         *lograte.Limiter[logKey] // bounds the default logging; see report.go
+	clock        Clock                    // nil: the system clock; see WithClock
 }
 
 func defaultConfig() config {

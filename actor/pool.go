@@ -50,10 +50,8 @@ type Pool[M any] struct {
 	workers []*worker[M]
 	nextID  int
 	left    Stats
-	// panics holds the times of the last workerRestarts+1 panics, oldest
-	// at panicsAt once full (see restarted).
-	panics   []time.Time
-	panicsAt int
+	// panics is the workers' restart intensity (see restarted).
+	panics restartWindow
 }
 
 // A worker is one of a pool's loops and whether a goroutine of the Run
@@ -182,7 +180,7 @@ func (p *Pool[M]) Run(ctx context.Context) (err error) {
 // accepted and not handled (queued, in a worker's backlog, or kept for a
 // retry) is reported as a dead letter. While a Run is active it does
 // nothing.
-func (p *Pool[M]) Retire() { p.mb.retire(p.loops()) }
+func (p *Pool[M]) Retire() { p.mb.retire(p.loops(), ErrStopped) }
 
 // loops returns the pool's loops.
 func (p *Pool[M]) loops() []*loop[M] {
@@ -302,7 +300,7 @@ func (p *Pool[M]) spawn(r *poolRun[M], g *sync.WaitGroup, w *worker[M]) {
 // ends.
 func (p *Pool[M]) work(ctx context.Context, r *poolRun[M], w *worker[M]) {
 	for {
-		perr := w.serve(ctx)
+		perr, _ := w.serve(ctx)
 		if perr == nil || !p.restarted(r, perr) {
 			break
 		}
@@ -337,17 +335,9 @@ func (p *Pool[M]) restarted(r *poolRun[M], perr *PanicError) bool {
 	now := time.Now()
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
-	n := p.cfg.workerRestarts + 1
-	if len(p.panics) < n {
-		p.panics = append(p.panics, now)
-	} else {
-		p.panics[p.panicsAt] = now
-		p.panicsAt = (p.panicsAt + 1) % n
-	}
-	if len(p.panics) < n || now.Sub(p.panics[p.panicsAt]) >= p.cfg.workerWindow {
+	if p.panics.allow(now, p.cfg.workerRestarts, p.cfg.workerWindow) {
 		return true
 	}
-	p.panics, p.panicsAt = p.panics[:0], 0
 	r.giveOnce.Do(func() {
 		r.perr = perr
 		close(r.gaveUp)

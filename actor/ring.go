@@ -48,9 +48,10 @@ func (q *ring[M]) push(m M) {
 	q.pushed++
 }
 
-// grow makes room for more than the queued messages, up to size.
+// grow makes room for more than the queued messages, up to size, doubling
+// from one slot: an idle keyed actor that had one message holds one.
 func (q *ring[M]) grow() {
-	buf := make([]M, min(max(2*len(q.buf), 8), q.size))
+	buf := make([]M, min(max(2*len(q.buf), 1), q.size))
 	q.copyOut(buf[:q.n])
 	q.buf, q.head = buf, 0
 }

@@ -41,6 +41,7 @@ type App struct {
 	emailer   *Emailer
 	inventory *Inventory
 	analytics *Analytics
+	tracker   *Tracker // one keyed actor per order (tracker.go)
 
 	emailActor     *actor.Pool[OrderCreated]
 	inventoryActor *actor.Actor[OrderCreated]
@@ -80,6 +81,7 @@ func newApp(cfg Config, log *slog.Logger, mailer Mailer, ln net.Listener) (*App,
 	}
 	a.inventory = NewInventory(cfg.Stock, publisher[StockReserved](a.bus), publisher[OrderRejected](a.bus))
 	a.analytics = NewAnalytics(log)
+	a.tracker = NewTracker(trackerDeadline(cfg), trackerIdle, log, actor.WithLogger(log), actor.WithDeadLetterHook(a.actorDeadLetter))
 
 	opts := func(mailbox int) []actor.Option {
 		return []actor.Option{
@@ -122,7 +124,8 @@ func newApp(cfg Config, log *slog.Logger, mailer Mailer, ln net.Listener) (*App,
 	if api {
 		subs = append(subs,
 			second(bus.Subscribe(a.bus, a.inventoryActor, bus.WithPolicy(bus.Block), bus.WithTimeout(cfg.BlockTimeout))),
-			second(bus.Subscribe[Event](a.bus, a.analyticsActor, bus.WithPolicy(bus.DropOldest))))
+			second(bus.Subscribe[Event](a.bus, a.analyticsActor, bus.WithPolicy(bus.DropOldest))),
+			second(bus.Subscribe(a.bus, a.tracker.Inbox(), bus.WithPolicy(bus.Block), bus.WithTimeout(cfg.BlockTimeout))))
 	}
 	if cfg.NATS == "" {
 		subs = append(subs, second(bus.Subscribe(a.bus, a.emailActor, bus.WithPolicy(bus.DropNewest))))
@@ -191,6 +194,7 @@ func newApp(cfg Config, log *slog.Logger, mailer Mailer, ln net.Listener) (*App,
 	}
 	if api {
 		add(consumerAnalytics, a.analyticsActor)
+		add(consumerTracker, a.tracker)
 	}
 	add("bus", supervisor.RunnerFunc(a.closeBus))
 	if api {

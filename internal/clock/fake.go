@@ -51,22 +51,45 @@ func (f *Fake) After(d time.Duration) <-chan time.Time { return f.NewTimer(d).C(
 
 // Advance moves the clock forward by d and fires, in deadline order, every
 // pending timer that has fallen due. The timers' channels are buffered, so
-// Advance never waits for a receiver.
+// Advance never waits for a receiver; the functions of [Fake.AfterFunc]
+// timers run on the calling goroutine, after the clock's lock is released,
+// so they may make timers of their own.
 func (f *Fake) Advance(d time.Duration) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.now = f.now.Add(d)
 	sort.SliceStable(f.pending, func(i, j int) bool { return f.pending[i].at.Before(f.pending[j].at) })
 	kept := f.pending[:0]
+	var funcs []func()
 	for _, t := range f.pending {
 		if t.at.After(f.now) {
 			kept = append(kept, t)
+			continue
+		}
+		if t.fn != nil {
+			funcs = append(funcs, t.fn)
 			continue
 		}
 		t.c <- t.at
 	}
 	clear(f.pending[len(kept):])
 	f.pending = kept
+	f.mu.Unlock()
+	for _, fn := range funcs {
+		fn()
+	}
+}
+
+// AfterFunc returns a timer that calls fn, on the goroutine that calls
+// [Fake.Advance], once the clock has been advanced by d; its C is nil. A d
+// of zero or less is due at the next Advance.
+func (f *Fake) AfterFunc(d time.Duration, fn func()) Timer {
+	t := &fakeTimer{f: f, fn: fn}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t.at = f.now.Add(max(d, 0))
+	f.pending = append(f.pending, t)
+	f.cond.Broadcast()
+	return t
 }
 
 // Pending returns the number of timers waiting to fire.
@@ -90,6 +113,8 @@ type fakeTimer struct {
 	f  *Fake
 	at time.Time
 	c  chan time.Time
+	// fn is the function of an AfterFunc timer, which has no channel.
+	fn func()
 }
 
 func (t *fakeTimer) C() <-chan time.Time { return t.c }

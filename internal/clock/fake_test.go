@@ -101,3 +101,28 @@ func TestReal(t *testing.T) {
 		t.Error("got Stop true; want false after firing")
 	}
 }
+
+func TestFakeAfterFuncRunsOnAdvance(t *testing.T) {
+	f := NewFake(epoch)
+	var got []int
+	f.AfterFunc(2*time.Second, func() { got = append(got, 2) })
+	stopped := f.AfterFunc(time.Second, func() { got = append(got, 99) })
+	f.AfterFunc(time.Second, func() {
+		got = append(got, 1)
+		f.AfterFunc(time.Second, func() { got = append(got, 3) }) // re-armed from inside
+	})
+	if !stopped.Stop() {
+		t.Fatal("Stop of a pending AfterFunc timer = false")
+	}
+	f.Advance(2 * time.Second)
+	if len(got) != 2 || got[0] != 1 || got[1] != 2 {
+		t.Fatalf("after 2s: %v; want [1 2]", got)
+	}
+	f.Advance(time.Second)
+	if len(got) != 3 || got[2] != 3 {
+		t.Fatalf("after 3s: %v; want [1 2 3]", got)
+	}
+	if f.Pending() != 0 {
+		t.Fatalf("Pending = %d", f.Pending())
+	}
+}

@@ -1,0 +1,356 @@
+package actor
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"runtime/pprof"
+	"sync"
+	"time"
+)
+
+// keyedRun is the state of one Run of a Keyed. Its fields other than the
+// channels and hctx are guarded by Keyed.mu.
+type keyedRun struct {
+	// hctx is the handlers' context.
+	hctx context.Context
+	// live counts the goroutines running a key's loop; one is sent on
+	// idle when it drops to zero.
+	live int
+	idle chan struct{}
+	// gaveUp is closed, and perr set, when the keys panicked too often;
+	// halted is set then, until the drain, if ctx ends meanwhile: no key
+	// starts.
+	gaveUp chan struct{}
+	perr   *PanicError
+	halted bool
+	// sweep stops the passivation of idle keys (see armSweep).
+	sweep func() bool
+
+	drainOnce sync.Once
+	dctx      context.Context
+	dcancel   context.CancelFunc
+}
+
+// unparked counts k as waking until resume.
+func (k *keyActor[K, M]) unparked() { k.kd.waking.Add(1) }
+
+// resume runs k's loop, just unparked by a send, on a new goroutine, if a
+// Run is active and has not given up; otherwise the next Run does.
+func (k *keyActor[K, M]) resume() {
+	kd := k.kd
+	kd.mu.Lock()
+	kd.waking.Add(-1)
+	r := kd.run
+	if r == nil || r.halted {
+		k.waiting = true
+		kd.mu.Unlock()
+		return
+	}
+	r.live++
+	k.run = r
+	kd.mu.Unlock()
+	go k.serve()
+}
+
+// Run runs the keys' actors until ctx is done or the keys panicked more
+// often than [WithKeyedRestarts] allows.
+//
+// When ctx is done, the Keyed refuses messages (sends return
+// [ErrStopped]), every key handles what is queued for up to the drain
+// timeout, what is left is reported as dead letters, the keys are
+// forgotten and Run returns nil, or a [*StuckKeysError] naming the keys
+// whose handler had not returned by the drain timeout plus a grace of
+// [StuckGrace]. Their goroutines are left running and report their
+// messages when the handler returns; a later Run starts new actors for
+// those keys meanwhile, as a supervisor starts a new child beside one it
+// abandoned. When the keys panicked too often,
+// every key finishes the message in hand and Run returns the last
+// [*PanicError]; the queued messages wait for the next Run, or for
+// [Keyed.Retire]. Only one Run may be active at a time; another returns
+// [ErrAlreadyRunning].
+//
+// The goroutines running a key carry the pprof label "troupe.actor" with
+// the Keyed's name, beside any labels in ctx.
+func (kd *Keyed[K, M]) Run(ctx context.Context) error {
+	kd.mu.Lock()
+	if kd.run != nil {
+		kd.mu.Unlock()
+		return fmt.Errorf("%w: %s", ErrAlreadyRunning, kd.name)
+	}
+	hctx := pprof.WithLabels(ctx, pprof.Labels("troupe.actor", kd.name))
+	r := &keyedRun{hctx: hctx, idle: make(chan struct{}, 1), gaveUp: make(chan struct{})}
+	kd.run, kd.state = r, running
+	kd.startAwake(r)
+	kd.mu.Unlock()
+	defer r.endDrain()
+
+	refused := make(chan struct{})
+	stopRefuse := context.AfterFunc(ctx, func() {
+		kd.refuse()
+		close(refused)
+	})
+	if d := kd.cfg.idleTimeout; d > 0 {
+		kd.mu.Lock()
+		kd.armSweep(r, d)
+		kd.mu.Unlock()
+	}
+
+	select {
+	case <-ctx.Done():
+	case <-r.gaveUp:
+		kd.waitLive(r, nil)
+		if stopRefuse() {
+			// A crash, not a stop: the keys keep their queues for the
+			// next Run.
+			kd.mu.Lock()
+			defer kd.mu.Unlock()
+			r.stopSweep()
+			kd.run, kd.state = nil, idle
+			for _, k := range kd.keys {
+				k.mb.state.Store(idle)
+			}
+			return r.perr
+		}
+		// ctx ended while the keys were stopping: drain them.
+		<-refused
+		kd.mu.Lock()
+		r.halted = false
+		kd.startAwake(r)
+		kd.mu.Unlock()
+	}
+	<-refused
+	deadline := time.NewTimer(kd.cfg.drainTimeout + StuckGrace)
+	defer deadline.Stop()
+	stuck := kd.waitLive(r, deadline.C)
+
+	kd.mu.Lock()
+	defer kd.mu.Unlock()
+	r.stopSweep()
+	kd.run, kd.state = nil, stopped
+	for _, k := range kd.keys {
+		k.mb.mu.Lock()
+		k.mb.state.Store(stopped)
+		k.mb.closeStop()
+		k.mb.cancelTimers()
+		k.mb.mu.Unlock()
+	}
+	clear(kd.keys)
+	if stuck != nil {
+		return stuck
+	}
+	if r.perr != nil {
+		return r.perr
+	}
+	return nil
+}
+
+// StuckGrace is how long, past the drain timeout, the Run of a [Keyed]
+// waits for the handlers that have not returned before it names their keys
+// in a [*StuckKeysError].
+const StuckGrace = 100 * time.Millisecond
+
+// startAwake starts a goroutine for every waiting key, and lifts the halt
+// of the last Run that gave up. kd.mu is held.
+func (kd *Keyed[K, M]) startAwake(r *keyedRun) {
+	for _, k := range kd.keys {
+		k.l.halt.Store(false)
+		k.mb.mu.Lock()
+		if k.mb.state.Load() == idle {
+			k.mb.state.Store(running)
+		}
+		k.mb.mu.Unlock()
+		if k.waiting {
+			k.waiting = false
+			r.live++
+			k.run = r
+			go k.serve()
+		}
+	}
+}
+
+// refuse makes every key refuse messages: the Run's context ended.
+func (kd *Keyed[K, M]) refuse() {
+	kd.mu.Lock()
+	defer kd.mu.Unlock()
+	if kd.state != running {
+		return
+	}
+	kd.state = draining
+	for _, k := range kd.keys {
+		k.mb.refuse()
+	}
+}
+
+// waitLive waits until no goroutine runs a key, or deadline fires; then it
+// returns the keys still held up in their handler.
+func (kd *Keyed[K, M]) waitLive(r *keyedRun, deadline <-chan time.Time) *StuckKeysError {
+	for {
+		kd.mu.RLock()
+		live, waking := r.live, kd.waking.Load()
+		kd.mu.RUnlock()
+		if live == 0 && waking == 0 {
+			return nil
+		}
+		if live == 0 {
+			// A send unparked a key and is about to resume it: within
+			// a few instructions.
+			runtime.Gosched()
+			continue
+		}
+		select {
+		case <-r.idle:
+		case <-deadline:
+			kd.mu.RLock()
+			defer kd.mu.RUnlock()
+			e := &StuckKeysError{Keyed: kd.name, Timeout: kd.cfg.drainTimeout}
+			for key, k := range kd.keys {
+				if k.l.held() > 0 {
+					e.Keys = append(e.Keys, fmt.Sprint(key))
+				}
+			}
+			return e
+		}
+	}
+}
+
+// serve runs k's loop, on the goroutine a send or the Run started, until
+// it parks with an empty mailbox, restarting it from the factory after a
+// panic, and drains it when the Run's context ended.
+func (k *keyActor[K, M]) serve() {
+	kd, r := k.kd, k.run
+	defer kd.exited(r)
+	if k.ctx.Context != r.hctx {
+		k.ctx.Context = r.hctx
+	}
+	ctx := &k.ctx
+	pprof.SetGoroutineLabels(ctx)
+	for {
+		if k.l.handler == nil {
+			h, err := makeHandler(func() Handler[M] { return kd.newHandler(k.key) })
+			if err != nil {
+				kd.remove(k, fmt.Errorf("%w for key %v: %w", ErrFactory, k.key, err))
+				return
+			}
+			k.l.handler = h
+		}
+		perr, asleep := k.l.serve(ctx)
+		if asleep {
+			return // k belongs to the goroutine its next message starts
+		}
+		if perr == nil {
+			break
+		}
+		k.l.handler = nil // the restart starts from the factory
+		if !kd.restartKey(r, k, perr) {
+			return
+		}
+	}
+	if k.l.halt.Load() {
+		// The Keyed gave up: k waits for the next Run or the drain.
+		kd.mu.Lock()
+		k.waiting = true
+		kd.mu.Unlock()
+		return
+	}
+	if r.hctx.Err() != nil {
+		k.l.drain(r.drainCtx(kd.cfg.drainTimeout))
+		k.mb.finish([]*loop[M]{&k.l})
+	}
+}
+
+// exited counts a key's goroutine out of r.
+func (kd *Keyed[K, M]) exited(r *keyedRun) {
+	kd.mu.Lock()
+	r.live--
+	zero := r.live == 0
+	kd.mu.Unlock()
+	if zero {
+		select {
+		case r.idle <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// restartKey counts k's panic against its intensity and the Keyed's. It
+// reports whether k is to run again: false when k was removed or the Keyed
+// gave up.
+func (kd *Keyed[K, M]) restartKey(r *keyedRun, k *keyActor[K, M], perr *PanicError) bool {
+	now := time.Now()
+	kd.mu.Lock()
+	kd.restarted++
+	if k.restarts == nil {
+		k.restarts = new(restartWindow)
+	}
+	keyOK := k.restarts.allow(now, kd.cfg.keyRestarts, kd.cfg.keyWindow)
+	keyedOK := kd.panics.allow(now, kd.cfg.keyedRestarts, kd.cfg.keyedWindow)
+	if !keyedOK && r.perr == nil {
+		r.perr, r.halted = perr, true
+		close(r.gaveUp)
+		for _, k := range kd.keys {
+			k.l.halt.Store(true)
+		}
+	}
+	if !keyedOK && keyOK {
+		k.waiting = true // for the next Run, or the drain
+	}
+	kd.mu.Unlock()
+	if !keyOK {
+		kd.remove(k, fmt.Errorf("%w: key %v: %w", ErrKeyRestarts, k.key, perr))
+		return false
+	}
+	return keyedOK
+}
+
+// remove forgets k, whose goroutine calls it, and reports its messages as
+// dead letters with reason; the key's next message starts a new actor.
+func (kd *Keyed[K, M]) remove(k *keyActor[K, M], reason error) {
+	kd.mu.Lock()
+	if kd.keys[k.key] == k {
+		delete(kd.keys, k.key)
+		kd.removed++
+	}
+	kd.mu.Unlock()
+	// Sends that found k before it was forgotten are queued until retire
+	// stops the mailbox, and reported with the rest; later ones get
+	// ErrStopped and look the key up again.
+	k.mb.state.Store(idle)
+	k.mb.retire([]*loop[M]{&k.l}, reason)
+}
+
+// drainCtx returns the context of the keys' drain: the handlers' context
+// without its cancellation, with the drain timeout from the first call.
+// After the Run returned, it is cancelled.
+func (r *keyedRun) drainCtx(timeout time.Duration) context.Context {
+	r.drainOnce.Do(func() { r.dctx, r.dcancel = context.WithTimeout(context.WithoutCancel(r.hctx), timeout) })
+	return r.dctx
+}
+
+// endDrain cancels the drain's context, once the Run is over.
+func (r *keyedRun) endDrain() {
+	r.drainCtx(0)
+	r.dcancel()
+}
+
+// Retire stops for good a Keyed that no Run is using, as [Actor.Retire]
+// does an actor: sends fail with [ErrStopped] until the next Run, and every
+// message its keys accepted and did not handle is reported as a dead
+// letter. While a Run is active it does nothing.
+func (kd *Keyed[K, M]) Retire() {
+	kd.mu.Lock()
+	if kd.run != nil {
+		kd.mu.Unlock()
+		return
+	}
+	keys := make([]*keyActor[K, M], 0, len(kd.keys))
+	for _, k := range kd.keys {
+		keys = append(keys, k)
+	}
+	clear(kd.keys)
+	kd.state = stopped
+	kd.mu.Unlock()
+	for _, k := range keys {
+		k.mb.retire([]*loop[M]{&k.l}, ErrStopped)
+	}
+}
