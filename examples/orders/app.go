@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -49,8 +49,12 @@ type App struct {
 
 	root     *supervisor.Supervisor
 	emailSup *supervisor.Supervisor
-	server   *httpServer
-	restarts atomic.Int64 // Restarted events anywhere in the tree
+	server   *supervisor.HTTPServer
+	// serving is closed once the server listens: it is the last child,
+	// started after the bus and every consumer (nil without a server).
+	serving     chan struct{}
+	servingOnce sync.Once
+	restarts    atomic.Int64 // Restarted events anywhere in the tree
 
 	// nats holds the JetStream side when cfg.NATS is set.
 	nats natsParts
@@ -63,9 +67,10 @@ type App struct {
 	onEvent func(supervisor.Event)
 }
 
-// newApp builds the service from cfg. It serves HTTP on ln and sends emails
-// through mailer, or through a simulated Provider when mailer is nil.
-func newApp(cfg Config, log *slog.Logger, mailer Mailer, ln net.Listener) (*App, error) {
+// newApp builds the service from cfg. It serves HTTP on addr (none if
+// empty; port 0 picks one: see Addr) and sends emails through mailer, or
+// through a simulated Provider when mailer is nil.
+func newApp(cfg Config, log *slog.Logger, mailer Mailer, addr string) (*App, error) {
 	a := &App{cfg: cfg, log: log, ledger: newLedger()}
 	a.bus = bus.New(bus.WithLogger(log), bus.WithDeadLetterHook(a.busDeadLetter))
 
@@ -159,13 +164,17 @@ func newApp(cfg Config, log *slog.Logger, mailer Mailer, ln net.Listener) (*App,
 
 	a.service = NewService(a.publishOrder, a.Stats)
 	a.service.idPrefix = newOrderPrefix(cfg)
-	if ln != nil {
-		a.server = newHTTPServer(ln, a.service.Handler(), cfg.DrainTimeout)
+	if addr != "" {
+		a.server = newHTTPServer(addr, a.service.Handler(), defaultHTTPTimeouts)
+		a.serving = make(chan struct{})
 	}
 
 	hook := func(e supervisor.Event) {
 		if e.Kind == supervisor.Restarted {
 			a.restarts.Add(1)
+		}
+		if e.Kind == supervisor.Started && e.Supervisor == "orders" && e.Child == "http" {
+			a.servingOnce.Do(func() { close(a.serving) })
 		}
 		if a.onEvent != nil {
 			a.onEvent(e)
@@ -229,7 +238,10 @@ func newApp(cfg Config, log *slog.Logger, mailer Mailer, ln net.Listener) (*App,
 		add("outbox", a.store.relay)
 	}
 	if a.server != nil {
-		add("http", a.server)
+		// Last: it listens only once everything it publishes to runs, and
+		// stops first, waiting for the requests in flight, so that every
+		// order answered 201 is published before the bus closes.
+		add("http", a.server, supervisor.WithShutdown(cfg.DrainTimeout+time.Second))
 	}
 	if err := errors.Join(adds...); err != nil {
 		a.closeNATS()
@@ -254,6 +266,19 @@ func (a *App) closeNATS() {
 func second[T any](_ T, err error) error { return err }
 
 // grace is how long a shutdown may take in all.
+// serverAddr waits until the HTTP server listens and returns its address,
+// or "" if stopped (closed first: the App's Run returned early) or ctx
+// ended first.
+func (a *App) serverAddr(ctx context.Context, stopped <-chan struct{}) string {
+	select {
+	case <-a.serving:
+		return a.server.Addr().String()
+	case <-stopped:
+	case <-ctx.Done():
+	}
+	return ""
+}
+
 func (a *App) grace() time.Duration { return 4*a.cfg.DrainTimeout + 10*time.Second }
 
 // Run runs the service until ctx is done, then shuts it down and accounts

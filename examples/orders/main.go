@@ -31,7 +31,6 @@ import (
 	"fmt"
 	"github.com/troupe-go/troupe/actor"
 	"io"
-	"net"
 	"os"
 	"time"
 
@@ -202,21 +201,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// A worker process serves HTTP (GET /stats) only when asked to.
 	workersOnly := cfg.NATS != "" && cfg.Role == roleWorkers
 	addr := cfg.Serve
-	if addr == "" {
+	if addr == "" && !workersOnly {
 		addr = "127.0.0.1:0" // the demo: a port chosen by the OS
 	}
-	var ln net.Listener
-	if !workersOnly || cfg.Serve != "" {
-		if ln, err = net.Listen("tcp", addr); err != nil {
-			fmt.Fprintln(stderr, "orders:", err)
-			return 1
-		}
-	}
-	app, err := newApp(cfg, log, nil, ln)
+	app, err := newApp(cfg, log, nil, addr)
 	if err != nil {
-		if ln != nil {
-			ln.Close()
-		}
 		fmt.Fprintln(stderr, "orders:", err)
 		return 1
 	}
@@ -225,12 +214,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	start := time.Now()
 	var load *loadResult
 	if workersOnly || cfg.Serve != "" {
-		if app.server != nil {
-			log.Info("serving; stop with Ctrl-C", "addr", "http://"+app.server.Addr(), "try", "POST /orders, GET /stats")
-		} else {
+		finished := make(chan struct{})
+		go func() {
+			defer close(finished)
+			err = supervisor.RunUntilSignal(ctx, app, app.grace())
+		}()
+		if app.server == nil {
 			log.Info("email worker consuming from JetStream; stop with Ctrl-C", "stream", cfg.Stream, "consumer", emailDurable)
+		} else if a := app.serverAddr(ctx, finished); a != "" {
+			log.Info("serving; stop with Ctrl-C", "addr", "http://"+a, "try", "POST /orders, GET /stats")
 		}
-		err = supervisor.RunUntilSignal(ctx, app, app.grace())
+		<-finished
 	} else {
 		// The demo: place the orders, then stop the service as a signal
 		// would. A real signal stops both early.
@@ -249,7 +243,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			case <-loadCtx.Done():
 			}
 		}()
-		load = placeOrders(loadCtx, "http://"+app.server.Addr(), cfg)
+		base := "http://" + app.serverAddr(loadCtx, finished)
+		load = placeOrders(loadCtx, base, cfg)
 		if cfg.NATS != "" && cfg.Role == roleAll || cfg.DB != "" {
 			// Email goes the long way round, through JetStream or the
 			// outbox: let it catch up before stopping (what it does not

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -53,22 +52,27 @@ type running struct {
 // simulated provider when nil), and stops it at the end of the test.
 func start(t *testing.T, cfg Config, mailer Mailer, onEvent func(supervisor.Event)) *running {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	app, err := newApp(cfg, slog.New(slog.DiscardHandler), mailer, ln)
+	app, err := newApp(cfg, slog.New(slog.DiscardHandler), mailer, "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	app.onEvent = onEvent
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{App: app, base: "http://" + ln.Addr().String(), client: &http.Client{}, cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- app.Run(ctx) }()
+	r := &running{App: app, client: &http.Client{}, cancel: cancel, done: make(chan error, 1)}
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		r.done <- app.Run(ctx)
+	}()
 	t.Cleanup(func() {
 		r.stop(t)
 		r.client.CloseIdleConnections()
 	})
+	addr := app.serverAddr(t.Context(), stopped)
+	if addr == "" {
+		t.Fatal("the app stopped before it served")
+	}
+	r.base = "http://" + addr
 	return r
 }
 

@@ -1,26 +1,29 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"net"
 	"net/http"
-	"sync"
 	"time"
+
+	"github.com/troupe-go/troupe/supervisor"
 )
 
-// httpServer runs the HTTP API as a supervised Runner: Run serves until its
-// context is done, then stops accepting connections and waits, up to
-// shutdownTimeout, for the requests in flight, so that every order it
+// newHTTPServer returns the HTTP API as a supervised child: it listens on
+// addr in its start phase, so that it is added last and accepts orders only
+// once the bus and every consumer have started, and it serves until its
+// context is done, then stops accepting connections and waits, within its
+// shutdown timeout, for the requests in flight, so that every order it
 // answered 201 has been published before the bus closes.
-type httpServer struct {
-	handler         http.Handler
-	shutdownTimeout time.Duration
-	timeouts        httpTimeouts
-
-	mu   sync.Mutex
-	ln   net.Listener // bound but not served yet: the first Run serves it
-	addr string       // where a restarted server listens again
+func newHTTPServer(addr string, h http.Handler, t httpTimeouts) *supervisor.HTTPServer {
+	return supervisor.NewHTTPServer(func() *http.Server {
+		return &http.Server{
+			Addr:              addr,
+			Handler:           h,
+			ReadHeaderTimeout: t.header,
+			ReadTimeout:       t.read,
+			WriteTimeout:      t.write,
+			IdleTimeout:       t.idle,
+		}
+	})
 }
 
 // httpTimeouts bound what a client may hold of the server: a client that
@@ -37,49 +40,4 @@ var defaultHTTPTimeouts = httpTimeouts{
 	read:   10 * time.Second,
 	write:  durableTimeout + 10*time.Second,
 	idle:   60 * time.Second,
-}
-
-func newHTTPServer(ln net.Listener, h http.Handler, shutdownTimeout time.Duration) *httpServer {
-	return &httpServer{handler: h, shutdownTimeout: shutdownTimeout, timeouts: defaultHTTPTimeouts, ln: ln, addr: ln.Addr().String()}
-}
-
-// Addr returns the address the server listens on.
-func (s *httpServer) Addr() string { return s.addr }
-
-// Run serves until ctx is done, then shuts the server down gracefully.
-func (s *httpServer) Run(ctx context.Context) error {
-	s.mu.Lock()
-	ln := s.ln
-	s.ln = nil
-	s.mu.Unlock()
-	if ln == nil { // a restart: the previous Serve closed the listener
-		var err error
-		if ln, err = net.Listen("tcp", s.addr); err != nil {
-			return err
-		}
-	}
-	srv := &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: s.timeouts.header,
-		ReadTimeout:       s.timeouts.read,
-		WriteTimeout:      s.timeouts.write,
-		IdleTimeout:       s.timeouts.idle,
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.shutdownTimeout)
-	defer cancel()
-	err := srv.Shutdown(sctx)
-	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
-		err = errors.Join(err, serr)
-	}
-	if err != nil {
-		srv.Close() // cut the connections that did not finish
-	}
-	return err
 }

@@ -13,17 +13,15 @@ import (
 // off by the server's read timeout instead of holding the connection for
 // as long as it likes.
 func TestSlowClientIsCutOff(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	handled := make(chan struct{}, 1)
-	srv := newHTTPServer(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := newHTTPServer("127.0.0.1:0", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.ReadAll(r.Body)
 		handled <- struct{}{}
-	}), time.Second)
-	srv.timeouts = httpTimeouts{header: 100 * time.Millisecond, read: 200 * time.Millisecond, write: time.Second, idle: time.Second}
+	}), httpTimeouts{header: 100 * time.Millisecond, read: 200 * time.Millisecond, write: time.Second, idle: time.Second})
 	ctx, cancel := context.WithCancel(context.Background())
+	if err := srv.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
 	defer func() {
@@ -31,7 +29,7 @@ func TestSlowClientIsCutOff(t *testing.T) {
 		<-done
 	}()
 
-	c, err := net.Dial("tcp", srv.Addr())
+	c, err := net.Dial("tcp", srv.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}

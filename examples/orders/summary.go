@@ -55,11 +55,21 @@ func printSummary(w io.Writer, a *App, load *loadResult, took time.Duration) {
 	row("  retried", st.Email.Retried, "provider timed out; tried again with backoff")
 	row("  failed", st.Email.Failed+st.Email.Interrupted, fmt.Sprintf("%d timed out %d times, %d interrupted by the shutdown", st.Email.Failed, a.cfg.EmailAttempts, st.Email.Interrupted))
 	if a.provider != nil {
-		row("  provider panics", st.Email.Panics, fmt.Sprintf("of %d calls; each recovered: the email pool (%d workers, keyed by customer) restarts the worker; past its limit its supervisor restarts the pool", st.Email.ProviderCalls, a.cfg.EmailWorkers))
+		row("  provider panics", st.Email.Panics, fmt.Sprintf("of %d calls; each recovered: the email pool (%d workers, in order per customer) restarts the worker; past its limit its supervisor restarts the pool", st.Email.ProviderCalls, a.cfg.EmailWorkers))
 	}
 
 	row("ANALYTICS", "", "")
 	row("  events", sum(st.Analytics), "one subscription to the Event interface: "+counts(st.Analytics))
+
+	if a.tracker != nil {
+		t := a.tracker.Stats()
+		row("ORDER TRACKER", "", "one keyed actor per order (actor.NewKeyed), made by its first event")
+		row("  orders tracked", t.Tracked, "keys created")
+		row("  completed", t.Completed+t.Rejected, fmt.Sprintf("%d stock reserved and emailed, %d rejected and emailed", t.Completed, t.Rejected))
+		row("  overdue", t.Overdue, "flagged by the order's own timer: not done within its deadline")
+		done := t.Completed + t.Rejected + t.Overdue
+		row("  passivated", t.Passivated, fmt.Sprintf("idle keys stopped and freed; %d orders unfinished at the stop (no email)", t.Tracked-min(done, t.Tracked)))
+	}
 
 	row("SUPERVISION", "", "")
 	row("  actor restarts", st.Restarts, "by supervisors: "+restarted(st.Supervisor))
