@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/bus"
 	"github.com/troupe-go/troupe/bus/jetstream"
+	"github.com/troupe-go/troupe/observer"
 	"github.com/troupe-go/troupe/supervisor"
 )
 
@@ -20,11 +23,12 @@ import (
 //
 //	orders              root supervisor (OneForOne)
 //	├── analytics       actor, subscribed to Event (every event, DropOldest)
+//	├── tracker         keyed actors, one per order, subscribed to Event (tracker.go)
 //	├── bus             closes the bus once its publishers have stopped
 //	├── inventory       actor, subscribed to OrderCreated (Block)
 //	├── email           supervisor with its own restart intensity (Temporary)
-//	│   └── sender      actor, subscribed to OrderCreated (DropNewest)
-//	└── http            POST /orders, GET /stats
+//	│   └── sender      pool, subscribed to OrderCreated (DropNewest)
+//	└── http            POST /orders, GET /stats, GET /debug/troupe/ (the live page)
 //
 // A supervisor stops its children in reverse order, so a shutdown stops
 // taking requests first, lets email and inventory drain (they still publish
@@ -55,6 +59,8 @@ type App struct {
 	serving     chan struct{}
 	servingOnce sync.Once
 	restarts    atomic.Int64 // Restarted events anywhere in the tree
+	// dead keeps the latest dead letters for the page at /debug/troupe/.
+	dead *observer.DeadLetters
 
 	// nats holds the JetStream side when cfg.NATS is set.
 	nats natsParts
@@ -71,7 +77,7 @@ type App struct {
 // empty; port 0 picks one: see Addr) and sends emails through mailer, or
 // through a simulated Provider when mailer is nil.
 func newApp(cfg Config, log *slog.Logger, mailer Mailer, addr string) (*App, error) {
-	a := &App{cfg: cfg, log: log, ledger: newLedger()}
+	a := &App{cfg: cfg, log: log, ledger: newLedger(), dead: observer.NewDeadLetters(50, nil)}
 	a.bus = bus.New(bus.WithLogger(log), bus.WithDeadLetterHook(a.busDeadLetter))
 
 	if mailer == nil {
@@ -165,7 +171,7 @@ func newApp(cfg Config, log *slog.Logger, mailer Mailer, addr string) (*App, err
 	a.service = NewService(a.publishOrder, a.Stats)
 	a.service.idPrefix = newOrderPrefix(cfg)
 	if addr != "" {
-		a.server = newHTTPServer(addr, a.service.Handler(), defaultHTTPTimeouts)
+		a.server = newHTTPServer(addr, a.routes(), defaultHTTPTimeouts)
 		a.serving = make(chan struct{})
 	}
 
@@ -266,6 +272,26 @@ func (a *App) closeNATS() {
 func second[T any](_ T, err error) error { return err }
 
 // grace is how long a shutdown may take in all.
+// debugPath is where the live supervision page is served.
+const debugPath = "/debug/troupe/"
+
+// routes is the HTTP API (POST /orders, GET /stats) and the live page of
+// the supervision tree, mailboxes, subscriptions and dead letters.
+func (a *App) routes() http.Handler {
+	page := observer.New(observer.Options{
+		Tree: func() []supervisor.ChildInfo { return a.root.Tree() },
+		Mailboxes: []func() actor.Stats{
+			observer.Pool(a.emailActor), a.inventoryActor.Stats, a.analyticsActor.Stats,
+		},
+		Subscriptions: a.bus.Stats,
+		DeadLetters:   a.dead,
+	})
+	mux := http.NewServeMux()
+	mux.Handle(debugPath, http.StripPrefix(strings.TrimSuffix(debugPath, "/"), page))
+	mux.Handle("/", a.service.Handler())
+	return mux
+}
+
 // serverAddr waits until the HTTP server listens and returns its address,
 // or "" if stopped (closed first: the App's Run returned early) or ctx
 // ended first.
@@ -417,12 +443,14 @@ func orderID(m any) string {
 }
 
 func (a *App) actorDeadLetter(dl actor.DeadLetter) {
+	a.dead.Actor(dl)
 	reason := reasonText(dl.Reason)
 	a.ledger.Dead("actor "+dl.Actor, dl.Actor, orderID(dl.Msg), reason)
 	a.log.Warn("dead letter", "actor", dl.Actor, "event", kind(dl.Msg), "order", eventID(dl.Msg), "reason", reason)
 }
 
 func (a *App) busDeadLetter(dl bus.DeadLetter) {
+	a.dead.Bus(dl)
 	reason := reasonText(dl.Reason)
 	a.ledger.Dead("bus → "+dl.Subscription, dl.Subscription, orderID(dl.Event), reason)
 	a.log.Debug("dead letter", "subscription", dl.Subscription, "event", kind(dl.Event), "order", eventID(dl.Event), "reason", reason)

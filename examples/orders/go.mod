@@ -29,6 +29,7 @@ require (
 	github.com/nats-io/jwt/v2 v2.8.2 // indirect
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/oklog/run v1.2.0 // indirect
+	github.com/troupe-go/troupe/observer v0.0.0
 	github.com/troupe-go/troupe/pgoutbox v0.0.0
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
@@ -41,3 +42,5 @@ replace (
 )
 
 replace github.com/troupe-go/troupe/pgoutbox => ../../pgoutbox
+
+replace github.com/troupe-go/troupe/observer => ../../observer

@@ -222,7 +222,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if app.server == nil {
 			log.Info("email worker consuming from JetStream; stop with Ctrl-C", "stream", cfg.Stream, "consumer", emailDurable)
 		} else if a := app.serverAddr(ctx, finished); a != "" {
-			log.Info("serving; stop with Ctrl-C", "addr", "http://"+a, "try", "POST /orders, GET /stats")
+			log.Info("serving; stop with Ctrl-C", "addr", "http://"+a, "try", "POST /orders, GET /stats",
+				"live page", "http://"+a+debugPath)
 		}
 		<-finished
 	} else {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/troupe-go/troupe/observer"
 	"github.com/troupe-go/troupe/supervisor"
 )
 
@@ -446,5 +448,38 @@ func TestRunFlags(t *testing.T) {
 		if code := run(context.Background(), tc.args, &stdout, &stderr); code != tc.code || !strings.Contains(stderr.String(), tc.says) {
 			t.Errorf("run(%q): exit %d, stderr %q; want %d containing %q", tc.args, code, stderr.String(), tc.code, tc.says)
 		}
+	}
+}
+
+// The live supervision page is served beside the API, and its snapshot
+// shows the service's tree, mailboxes and subscriptions.
+func TestLivePageServed(t *testing.T) {
+	r := start(t, testConfig(), nil, nil)
+	resp, err := r.client.Get(r.base + debugPath + "snapshot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var snap observer.Snapshot
+	if err := json.NewDecoder(resp.Body).Decode(&snap); err != nil {
+		t.Fatalf("GET %ssnapshot: %d, undecodable: %v", debugPath, resp.StatusCode, err)
+	}
+	var paths []string
+	for _, c := range snap.Tree {
+		paths = append(paths, c.Path)
+	}
+	if !slices.Contains(paths, "orders/email/sender") || !slices.Contains(paths, "orders/http") {
+		t.Errorf("tree paths %v; want orders/email/sender and orders/http among them", paths)
+	}
+	if len(snap.Mailboxes) != 3 || len(snap.Subscriptions) == 0 {
+		t.Errorf("got %d mailboxes, %d subscriptions; want 3 and some", len(snap.Mailboxes), len(snap.Subscriptions))
+	}
+	page, err := r.client.Get(r.base + debugPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page.Body.Close()
+	if page.StatusCode != http.StatusOK {
+		t.Errorf("GET %s: %d", debugPath, page.StatusCode)
 	}
 }
