@@ -158,8 +158,8 @@ func (im *Import[E]) Subject() string { return im.r.subject }
 // pull in flight brings, within a second, is given back at once); a
 // message waiting for its next attempt is given back; the mailbox is
 // handled for up to the drain timeout and what is left is given back
-// (naked for another process); then Run returns nil. It never closes the connection. It
-// returns an error matching [ErrStream] when the bridge requires an
+// (naked for another process); then Run returns nil. It never closes the
+// connection. It returns an error matching [ErrStream] when the bridge requires an
 // existing stream ([WithExistingStream]) that is missing, and an import
 // made by [NewImportToBus] returns an error matching [ErrLoop] when its bus
 // exports its events.
@@ -180,6 +180,8 @@ func (im *Import[E]) Run(ctx context.Context) error {
 	// ends may still bring messages, which dispatch then gives back.
 	actx, stopActor := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopActor()
+	pctx, stopPull := context.WithCancel(ctx)
+	defer stopPull()
 	im.stop = make(chan struct{})
 	tick := make(chan struct{})
 	var wg sync.WaitGroup
@@ -187,14 +189,21 @@ func (im *Import[E]) Run(ctx context.Context) error {
 	pullDone := make(chan struct{})
 	wg.Go(func() { actorDone <- im.a.Run(actx) })
 	wg.Go(func() { im.inProgress(tick) })
-	wg.Go(func() { im.pull(ctx, cons); close(pullDone) })
+	wg.Go(func() { im.pull(pctx, cons); close(pullDone) })
 
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case err = <-actorDone: // not expected: handle recovers every panic
+		actorDone = nil
+	}
+	stopPull()
 	im.mu.Lock() // no dispatch queues a message after this
 	close(im.stop)
 	im.mu.Unlock()
 	stopActor()
-	err = <-actorDone
+	if actorDone != nil {
+		err = <-actorDone
+	}
 	<-pullDone
 	close(tick)
 	wg.Wait()
