@@ -491,3 +491,29 @@ func TestSlowImportsAreNotRedeliveredToEachOther(t *testing.T) {
 		t.Errorf("handled %d orders, %d redelivered by the server; want %d, 0", len(calls), info.NumRedelivered, n)
 	}
 }
+
+// An unordered import counts the failed attempts of a message it naked
+// and terminates it after the last one.
+func TestUnorderedMaxDeliver(t *testing.T) {
+	b := testBridge(t, serverURL(t))
+	ctx := context.Background()
+	if err := b.EnsureStream(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hook, dead := deadLetters()
+	errDown := errors.New("always down")
+	im := NewImport("unordered", b, func(context.Context, OrderCreated) error { return errDown },
+		WithUnordered(), WithBackoff(minDelay, minDelay), WithMaxDeliver(3), WithDeadLetterHook(hook))
+	stop := run(t, im)
+	if err := Publish(ctx, b, OrderCreated{ID: "u"}); err != nil {
+		t.Fatal(err)
+	}
+	dl := recv(t, dead)
+	if !errors.Is(dl.Reason, ErrMaxDeliver) || !errors.Is(dl.Reason, errDown) || dl.Attempts != 3 {
+		t.Errorf("dead letter: reason %v, attempts %d; want ErrMaxDeliver wrapping the handler's error, 3", dl.Reason, dl.Attempts)
+	}
+	stop()
+	if s := im.Stats(); s.Naked != 2 || s.Failed != 3 || s.Terminated != 1 || s.Retried != 0 {
+		t.Errorf("Naked, Failed, Terminated, Retried = %d, %d, %d, %d; want 2, 3, 1, 0", s.Naked, s.Failed, s.Terminated, s.Retried)
+	}
+}
