@@ -517,3 +517,35 @@ func TestUnorderedMaxDeliver(t *testing.T) {
 		t.Errorf("Naked, Failed, Terminated, Retried = %d, %d, %d, %d; want 2, 3, 1, 0", s.Naked, s.Failed, s.Terminated, s.Retried)
 	}
 }
+
+// A handler that fails because the import is stopping (its context ended)
+// has not failed on the message: it is given back, no attempt spent, no
+// dead letter.
+func TestFailureAtShutdownIsNotAnAttempt(t *testing.T) {
+	b := testBridge(t, serverURL(t))
+	ctx := context.Background()
+	if err := b.EnsureStream(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hook, dead := deadLetters()
+	inHandler := make(chan struct{})
+	im := NewImport("stopping", b, func(ctx context.Context, o OrderCreated) error {
+		close(inHandler)
+		<-ctx.Done()
+		return ctx.Err()
+	}, WithMaxDeliver(1), WithDrainTimeout(0), WithDeadLetterHook(hook))
+	stop := run(t, im)
+	if err := Publish(ctx, b, OrderCreated{ID: "s"}); err != nil {
+		t.Fatal(err)
+	}
+	<-inHandler
+	stop()
+	select {
+	case dl := <-dead:
+		t.Errorf("dead letter %v; want the message given back", dl.Reason)
+	default:
+	}
+	if s := im.Stats(); s.Released != 1 || s.Failed != 0 || s.Terminated != 0 {
+		t.Errorf("Released, Failed, Terminated = %d, %d, %d; want 1, 0, 0", s.Released, s.Failed, s.Terminated)
+	}
+}
