@@ -155,6 +155,9 @@ func (e *emailed) lost() {
 	e.mu.Unlock()
 }
 
+// recordTimeout bounds how long a worker tries to record an email it sent.
+const recordTimeout = 30 * time.Second
+
 // kvTimeout bounds one operation on the bucket.
 const kvTimeout = 2 * time.Second
 
@@ -239,7 +242,13 @@ func (a *App) emailImport(br *jetstream.Bridge, sent *sentLog) *jetstream.Import
 		if err := a.emailer.Handle(ctx, o); err != nil {
 			return err
 		}
-		dup, err := store.record(ctx, o.ID, worker)
+		// The email went out: recording it must not be cut short by a
+		// shutdown, or the next worker would find it recorded by nobody's
+		// audit (or send it again). A broker away longer than
+		// recordTimeout still ends it.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+		dup, err := store.record(rctx, o.ID, worker)
+		cancel()
 		if err != nil {
 			return err
 		}
