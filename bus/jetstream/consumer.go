@@ -52,7 +52,7 @@ func (im *Import[E]) consumerConfig(base jetstream.ConsumerConfig) jetstream.Con
 	// The import, not the server, ends redeliveries: it terminates and
 	// reports a message whose handler failed on its last allowed delivery.
 	// A server MaxDeliver would also count the deliveries of a message
-	// given back unhandled (released when the import restarts or stops)
+	// given back unhandled (released when the import stops)
 	// and then stop delivering it without a word: lost to the consumer.
 	c.MaxDeliver = -1
 	c.MaxAckPending = im.cfg.maxAckPending

@@ -35,9 +35,22 @@
 // once when the event is queued, and reused on every retry, so a publish
 // whose ack was lost and that is retried is stored once: the stream's
 // duplicate window ([WithDuplicateWindow]) must cover the retry horizon.
-// An event not acknowledged after its last attempt is reported to the
-// dead-letter hook ([WithDeadLetterHook]) with [ErrPublish]. [Publish] is
-// the synchronous path: it returns the error instead.
+// Only attempts made while the connection is up count: during a broker
+// outage the exporter waits, so an outage makes no dead letters. An event
+// not acknowledged after its last attempt is reported to the dead-letter
+// hook ([WithDeadLetterHook]) with [ErrPublish], and also [ErrMaybeStored]
+// when an attempt's ack did not come in time. [Publish] is the synchronous
+// path, for a caller that must know before it answers (an HTTP handler
+// answering 201 only for a stored order): it returns the error instead.
+//
+// # Broker faults
+//
+// [Connect] does not wait for the broker: the connection is made, and made
+// again after a disconnection, in the background, with backoff, and logged.
+// It buffers no publish while disconnected, so a publish that failed then
+// was never sent. A publish that finds no stream makes it again; an import
+// whose pulls fail, or whose consumer the server lost, makes the stream and
+// its consumer again (see [Import]).
 //
 // # Import
 //

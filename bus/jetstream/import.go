@@ -132,10 +132,9 @@ func NewImport[E any](durable string, b *Bridge, h actor.Handler[E], opts ...Imp
 		actor.WithDrainTimeout(cfg.drainTimeout),
 		// handle settles and reports every message itself.
 		actor.WithErrorHook(func(context.Context, string, any, error) {}),
-		actor.WithDeadLetterHook(func(dl actor.DeadLetter) {
-			// Still queued when the drain ended: given back.
-			im.release(dl.Msg.(delivery[E]).msg)
-		}),
+		// A message still queued when the drain ended stays held: Run
+		// gives it back when it ends.
+		actor.WithDeadLetterHook(func(actor.DeadLetter) {}),
 	)
 	return im
 }
@@ -155,11 +154,11 @@ func (im *Import[E]) Subject() string { return im.r.subject }
 // them until ctx is done.
 //
 // When ctx is done it stops in order: nothing more is queued (what the
-// pull in flight brings, within a second, is given back at once); a
+// pull in flight brings, within a second, is given back at the end); a
 // message waiting for its next attempt is given back; the mailbox is
 // handled for up to the drain timeout and what is left is given back
-// (naked for another process); then Run returns nil. It never closes the connection. It
-// returns an error matching [ErrStream] when the bridge requires an
+// (naked for another process); then Run returns nil. It never closes the
+// connection. It returns an error matching [ErrStream] when the bridge requires an
 // existing stream ([WithExistingStream]) that is missing, and an import
 // made by [NewImportToBus] returns an error matching [ErrLoop] when its bus
 // exports its events.
@@ -177,9 +176,11 @@ func (im *Import[E]) Run(ctx context.Context) error {
 	}
 
 	// The actor outlives ctx by its drain; the pull in flight when ctx
-	// ends may still bring messages, which dispatch then gives back.
+	// ends may still bring messages, given back at the end.
 	actx, stopActor := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopActor()
+	pctx, stopPull := context.WithCancel(ctx)
+	defer stopPull()
 	im.stop = make(chan struct{})
 	tick := make(chan struct{})
 	var wg sync.WaitGroup
@@ -187,18 +188,27 @@ func (im *Import[E]) Run(ctx context.Context) error {
 	pullDone := make(chan struct{})
 	wg.Go(func() { actorDone <- im.a.Run(actx) })
 	wg.Go(func() { im.inProgress(tick) })
-	wg.Go(func() { im.pull(ctx, cons); close(pullDone) })
+	wg.Go(func() { im.pull(pctx, cons); close(pullDone) })
 
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case err = <-actorDone: // not expected: handle recovers every panic
+		actorDone = nil
+	}
+	stopPull()
 	im.mu.Lock() // no dispatch queues a message after this
 	close(im.stop)
 	im.mu.Unlock()
 	stopActor()
-	err = <-actorDone
+	if actorDone != nil {
+		err = <-actorDone
+	}
 	<-pullDone
 	close(tick)
 	wg.Wait()
-	for _, m := range im.held.all() { // none, unless the actor lost one
+	// What the mailbox still held, what a retry was waiting with, what
+	// the last pull brought: given back, once each.
+	for _, m := range im.held.all() {
 		im.release(m)
 	}
 	return err
@@ -306,7 +316,9 @@ func (im *Import[E]) dispatch(msg jetstream.Msg) {
 	defer im.mu.Unlock()
 	select {
 	case <-im.stop:
-		im.release(msg) // pulled as the import stopped
+		// Pulled as the import stopped: held, and given back when the
+		// pull in flight ended (given back now, the same pull could
+		// bring it again).
 		return
 	default:
 	}
@@ -348,6 +360,11 @@ func (im *Import[E]) handle(ctx context.Context, d delivery[E]) error {
 			im.release(d.msg)
 			return nil
 		}
+		if im.stopping(ctx) {
+			// Failed because the import is stopping: no attempt spent;
+			// given back when Run ends.
+			return nil
+		}
 		im.failed.Add(1)
 		if !im.b.nc.IsConnected() {
 			// The handler most likely needed the broker, and the message
@@ -357,8 +374,7 @@ func (im *Import[E]) handle(ctx context.Context, d delivery[E]) error {
 			im.b.log.Warn("jetstream import handler failed while disconnected; waiting for the connection", "import", im.durable,
 				"subject", d.msg.Subject(), "error", firstLine(err))
 			if !im.wait(ctx, im.cfg.delay(1)) {
-				im.release(d.msg)
-				return nil
+				return nil // given back when Run ends
 			}
 			continue
 		}
@@ -383,8 +399,7 @@ func (im *Import[E]) handle(ctx context.Context, d delivery[E]) error {
 			return nil
 		}
 		if !im.wait(ctx, delay) {
-			im.release(d.msg)
-			return nil
+			return nil // given back when Run ends
 		}
 		im.retried.Add(1)
 	}
@@ -409,11 +424,22 @@ func (im *Import[E]) wait(ctx context.Context, d time.Duration) bool {
 	defer t.Stop()
 	select {
 	case <-t.C:
-		return true
+		return !im.stopping(ctx)
 	case <-ctx.Done():
 	case <-im.stop:
 	}
 	return false
+}
+
+// stopping reports whether the import is stopping or the handler's context
+// ended.
+func (im *Import[E]) stopping(ctx context.Context) bool {
+	select {
+	case <-im.stop:
+		return true
+	default:
+		return ctx.Err() != nil
+	}
 }
 
 // ack acknowledges a handled message.

@@ -491,3 +491,61 @@ func TestSlowImportsAreNotRedeliveredToEachOther(t *testing.T) {
 		t.Errorf("handled %d orders, %d redelivered by the server; want %d, 0", len(calls), info.NumRedelivered, n)
 	}
 }
+
+// An unordered import counts the failed attempts of a message it naked
+// and terminates it after the last one.
+func TestUnorderedMaxDeliver(t *testing.T) {
+	b := testBridge(t, serverURL(t))
+	ctx := context.Background()
+	if err := b.EnsureStream(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hook, dead := deadLetters()
+	errDown := errors.New("always down")
+	im := NewImport("unordered", b, func(context.Context, OrderCreated) error { return errDown },
+		WithUnordered(), WithBackoff(minDelay, minDelay), WithMaxDeliver(3), WithDeadLetterHook(hook))
+	stop := run(t, im)
+	if err := Publish(ctx, b, OrderCreated{ID: "u"}); err != nil {
+		t.Fatal(err)
+	}
+	dl := recv(t, dead)
+	if !errors.Is(dl.Reason, ErrMaxDeliver) || !errors.Is(dl.Reason, errDown) || dl.Attempts != 3 {
+		t.Errorf("dead letter: reason %v, attempts %d; want ErrMaxDeliver wrapping the handler's error, 3", dl.Reason, dl.Attempts)
+	}
+	stop()
+	if s := im.Stats(); s.Naked != 2 || s.Failed != 3 || s.Terminated != 1 || s.Retried != 0 {
+		t.Errorf("Naked, Failed, Terminated, Retried = %d, %d, %d, %d; want 2, 3, 1, 0", s.Naked, s.Failed, s.Terminated, s.Retried)
+	}
+}
+
+// A handler that fails because the import is stopping (its context ended)
+// has not failed on the message: it is given back, no attempt spent, no
+// dead letter.
+func TestFailureAtShutdownIsNotAnAttempt(t *testing.T) {
+	b := testBridge(t, serverURL(t))
+	ctx := context.Background()
+	if err := b.EnsureStream(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hook, dead := deadLetters()
+	inHandler := make(chan struct{})
+	im := NewImport("stopping", b, func(ctx context.Context, o OrderCreated) error {
+		close(inHandler)
+		<-ctx.Done()
+		return ctx.Err()
+	}, WithMaxDeliver(1), WithDrainTimeout(0), WithDeadLetterHook(hook))
+	stop := run(t, im)
+	if err := Publish(ctx, b, OrderCreated{ID: "s"}); err != nil {
+		t.Fatal(err)
+	}
+	<-inHandler
+	stop()
+	select {
+	case dl := <-dead:
+		t.Errorf("dead letter %v; want the message given back", dl.Reason)
+	default:
+	}
+	if s := im.Stats(); s.Released != 1 || s.Failed != 0 || s.Terminated != 0 {
+		t.Errorf("Released, Failed, Terminated = %d, %d, %d; want 1, 0, 0", s.Released, s.Failed, s.Terminated)
+	}
+}

@@ -356,10 +356,10 @@ func (a *App) closeBus(ctx context.Context) error {
 // With -db the order is stored instead, with OrderCreated in the outbox, in
 // one transaction, and the outbox's relay publishes it. With -nats the order
 // first goes to JetStream (see publishDurable); only once JetStream stored
-// it is it published on the local bus, so a 503 leaves nothing behind, here
-// or in the stream. After the ack the order is placed whatever the local
-// bus says: a local failure is reported, and email, which reads the stream,
-// still gets it.
+// it is it published on the local bus, so no local consumer sees an order
+// answered 503 (for the stream, see publishDurable). After the ack the
+// order is placed whatever the local bus says: a local failure is reported,
+// and email, which reads the stream, still gets it.
 func (a *App) publishOrder(ctx context.Context, o OrderCreated) error {
 	var err error
 	switch {
@@ -394,10 +394,10 @@ const durableTimeout = 5 * time.Second
 // publishDurable publishes o to JetStream and waits for the ack, trying
 // again (with the same message ID: JetStream stores it once) until it is
 // acknowledged or the request's time is up. The connection does not buffer
-// publishes while it is down (see connectNATS), so a publish that failed
-// then was never sent; the one case left where an order answered 503 may be
-// stored is a publish sent just before the connection dropped whose ack was
-// lost, and the broker never came back within the time.
+// publishes while it is down, so a publish that failed then was never sent;
+// an order answered 503 may still be stored when a publish reached a broker
+// that did not answer in time (paused or overloaded, or the connection
+// dropped before the ack).
 func (a *App) publishDurable(ctx context.Context, o OrderCreated) error {
 	ctx, cancel := context.WithTimeout(ctx, durableTimeout)
 	defer cancel()

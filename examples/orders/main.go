@@ -71,7 +71,7 @@ type Config struct {
 	Stock        map[string]int
 	Verbose      bool
 
-	NATS   string // NATS server URL: export OrderCreated, import email from JetStream
+	NATS   string // NATS server URL: OrderCreated stored in JetStream before the 201, email imported from it
 	Role   string // with NATS: roleAll, roleAPI or roleWorkers
 	Stream string // with NATS: the JetStream stream
 	Sent   string // with NATS: file of the orders emailed, for idempotence across restarts

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -24,7 +25,17 @@ func TestMain(m *testing.M) {
 	if os.Getenv(selfNATSEnv) != "" {
 		os.Exit(serveNATS())
 	}
-	goleak.VerifyTestMain(m)
+	code := m.Run()
+	if binPath != "" { // built by the fault suite
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 // guard bounds every wait of a test so that a bug fails it instead of

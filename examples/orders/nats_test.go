@@ -94,7 +94,7 @@ func TestRunAcrossProcesses(t *testing.T) {
 	if code := run(ctx, append([]string{"-role", "api", "-orders", "60"}, common...), &stdout, &stderr); code != 0 {
 		t.Fatalf("api: exit %d; stderr:\n%s", code, stderr.String())
 	}
-	if !strings.Contains(stdout.String(), "exported to JetStream") || strings.Contains(stdout.String(), "MISMATCH") {
+	if !strings.Contains(stdout.String(), "stored in JetStream") || strings.Contains(stdout.String(), "MISMATCH") {
 		t.Errorf("api summary:\n%s", stdout.String())
 	}
 	want := placed.get()

@@ -106,7 +106,7 @@ func printSummary(w io.Writer, a *App, load *loadResult, took time.Duration) {
 		row("ACCOUNTING", "", "each accepted order, at each consumer: handled, or a dead letter")
 		for _, c := range consumers {
 			if c == consumerEmail && a.nats.bridge != nil && a.nats.email == nil {
-				row("  "+c, len(load.Accepted), "exported to JetStream: the workers (-role workers) email them")
+				row("  "+c, len(load.Accepted), "stored in JetStream: the workers (-role workers) email them")
 				continue
 			}
 			acc := a.ledger.Account(c, load.Accepted)
