@@ -85,6 +85,32 @@ func (e *Error) Frame() string {
 	return e.frame
 }
 
+// Site is where a panic happened: the function and line of the frame that
+// panicked (the one [Error.Frame] names). It is comparable, for use as a
+// map key.
+type Site struct {
+	Function string
+	Line     int
+}
+
+// Site returns the site of the panic, or the zero Site if no frame was
+// recorded: two panics have the same site when the same statement panicked,
+// whatever called it, inlined or not. It looks up the frames it skips and
+// formats nothing, so a logger can tell a panic seen before without
+// formatting its stack.
+func (e *Error) Site() Site {
+	for _, pc := range e.pcs {
+		// pc is a return address: pc-1 is in the call (see runtime.Frame).
+		f := runtime.FuncForPC(pc - 1)
+		if f == nil || strings.HasPrefix(f.Name(), "runtime.") {
+			continue
+		}
+		_, line := f.FileLine(pc - 1)
+		return Site{Function: f.Name(), Line: line}
+	}
+	return Site{}
+}
+
 // Unwrap returns the panic value when it is an error, so errors.Is and
 // errors.As see through a panic(err).
 func (e *Error) Unwrap() error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -94,5 +95,42 @@ func BenchmarkNew(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = recovered(boom)
+	}
+}
+
+func boomAt(which int) {
+	if which == 0 {
+		panic("zero")
+	}
+	panic("other")
+}
+
+func nilMap() {
+	var m map[string]int
+	m["x"] = 1
+}
+
+func TestSiteIsThePanickingStatement(t *testing.T) {
+	a, b := recovered(func() { boomAt(0) }), recovered(func() { boomAt(0) })
+	c := recovered(func() { boomAt(1) })
+	if a.Site() == (Site{}) || a.Site() != b.Site() {
+		t.Errorf("two panics of one statement: sites %v and %v; want equal, not zero", a.Site(), b.Site())
+	}
+	if c.Site() == a.Site() {
+		t.Errorf("panics of two statements share the site %v", c.Site())
+	}
+	// Called from elsewhere, the same statement is the same site.
+	if d := recovered(func() { func() { boomAt(1) }() }); d.Site() != c.Site() {
+		t.Errorf("same statement, another caller: site %v; want %v", d.Site(), c.Site())
+	}
+	// A site is what Frame names; for a runtime panic, the code that caused it.
+	for _, e := range []*Error{a, c, recovered(nilMap)} {
+		s := e.Site()
+		if want := s.Function + " panics_test.go:" + strconv.Itoa(s.Line); e.Frame() != want {
+			t.Errorf("site %v; want the frame %q", s, e.Frame())
+		}
+	}
+	if s := recovered(nilMap).Site(); !strings.HasSuffix(s.Function, "panics.nilMap") {
+		t.Errorf("runtime panic: site %v; want panics.nilMap", s)
 	}
 }
