@@ -31,6 +31,9 @@ const (
 
 // deadLetterKey returns the log kind of a dead letter's reason.
 func deadLetterKey(reason error) logKind {
+	if _, ok := reason.(*panickedError); ok {
+		return logDeadPanicked // the usual one, without errors.Is's allocation
+	}
 	switch {
 	case errors.Is(reason, ErrPanicked):
 		return logDeadPanicked

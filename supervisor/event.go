@@ -2,7 +2,6 @@ package supervisor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -93,6 +92,32 @@ type Event struct {
 	Backoff time.Duration
 }
 
+// message returns the log message of an event of kind k: "supervisor: "
+// and the kind's name, without building it each time.
+func (k EventKind) message() string {
+	switch k {
+	case Started:
+		return "supervisor: started"
+	case Restarted:
+		return "supervisor: restarted"
+	case Failed:
+		return "supervisor: failed"
+	case BackingOff:
+		return "supervisor: backing off"
+	case Stopped:
+		return "supervisor: stopped"
+	case Abandoned:
+		return "supervisor: abandoned"
+	case Ignored:
+		return "supervisor: ignored"
+	case ShuttingDown:
+		return "supervisor: shutting down"
+	case GaveUp:
+		return "supervisor: gave up"
+	}
+	return "supervisor: " + k.String()
+}
+
 func (k EventKind) level() slog.Level {
 	switch k {
 	case Failed, Abandoned, GaveUp:
@@ -144,7 +169,7 @@ func (s *Supervisor) emit(e Event) {
 		}
 		return attrs
 	}
-	msg := "supervisor: " + e.Kind.String()
+	msg := e.Kind.message()
 	switch e.Kind {
 	case Failed, BackingOff, Restarted:
 	default:
@@ -154,8 +179,8 @@ func (s *Supervisor) emit(e Event) {
 		return
 	}
 	k := logKey{path: e.Path, kind: e.Kind}
-	var p *panics.Error
-	if e.Kind != Failed || !errors.As(e.Err, &p) {
+	p := panics.Find(e.Err)
+	if e.Kind != Failed || p == nil {
 		s.logs.Log(context.Background(), s.log, lvl, k, msg, attrs)
 		return
 	}

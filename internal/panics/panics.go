@@ -9,7 +9,6 @@
 package panics
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -149,11 +148,35 @@ func (e *Error) Stack() string {
 // "error", err and then this attribute writes the one-line error and the
 // stack apart.
 func StackAttr(err error) (slog.Attr, bool) {
-	var e *Error
-	if !errors.As(err, &e) {
+	e := Find(err)
+	if e == nil {
 		return slog.Attr{}, false
 	}
 	return slog.Any("stack", stackValue{e}), true
+}
+
+// Find returns the [*Error] in err's tree, as errors.As would find it
+// through Unwrap, or nil. Unlike errors.As it costs no allocation, which
+// matters on a restart's path; it does not call As methods.
+func Find(err error) *Error {
+	for err != nil {
+		switch x := err.(type) {
+		case *Error:
+			return x
+		case interface{ Unwrap() error }:
+			err = x.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, err := range x.Unwrap() {
+				if e := Find(err); e != nil {
+					return e
+				}
+			}
+			return nil
+		default:
+			return nil
+		}
+	}
+	return nil
 }
 
 // stackValue formats a panic's stack when a log handler asks for it.

@@ -134,3 +134,19 @@ func TestSiteIsThePanickingStatement(t *testing.T) {
 		t.Errorf("runtime panic: site %v; want panics.nilMap", s)
 	}
 }
+
+func TestFindIsErrorsAs(t *testing.T) {
+	p := recovered(boom)
+	for _, err := range []error{p, fmt.Errorf("wrapped: %w", p), errors.Join(errors.New("x"), fmt.Errorf("w: %w", p))} {
+		if got := Find(err); got != p {
+			t.Errorf("Find(%v) = %v; want the panic", err, got)
+		}
+	}
+	if got := Find(errors.New("plain")); got != nil {
+		t.Errorf("Find(plain) = %v; want nil", got)
+	}
+	joined := errors.Join(errors.New("x"), fmt.Errorf("w: %w", p))
+	if n := testing.AllocsPerRun(100, func() { Find(joined) }); n != 0 {
+		t.Errorf("Find allocates %v times; want none", n)
+	}
+}
