@@ -34,6 +34,9 @@ type Error struct {
 
 	frameOnce sync.Once
 	frame     string
+
+	siteOnce sync.Once
+	site     Site
 }
 
 // New records the value of a panic and the stack of the calling goroutine.
@@ -96,18 +99,22 @@ type Site struct {
 // recorded: two panics have the same site when the same statement panicked,
 // whatever called it, inlined or not. It looks up the frames it skips and
 // formats nothing, so a logger can tell a panic seen before without
-// formatting its stack.
+// formatting its stack. It is computed on the first call and cached: an
+// actor's log and its supervisor's both ask for it.
 func (e *Error) Site() Site {
-	for _, pc := range e.pcs {
-		// pc is a return address: pc-1 is in the call (see runtime.Frame).
-		f := runtime.FuncForPC(pc - 1)
-		if f == nil || strings.HasPrefix(f.Name(), "runtime.") {
-			continue
+	e.siteOnce.Do(func() {
+		for _, pc := range e.pcs {
+			// pc is a return address: pc-1 is in the call (see runtime.Frame).
+			f := runtime.FuncForPC(pc - 1)
+			if f == nil || strings.HasPrefix(f.Name(), "runtime.") {
+				continue
+			}
+			_, line := f.FileLine(pc - 1)
+			e.site = Site{Function: f.Name(), Line: line}
+			return
 		}
-		_, line := f.FileLine(pc - 1)
-		return Site{Function: f.Name(), Line: line}
-	}
-	return Site{}
+	})
+	return e.site
 }
 
 // Unwrap returns the panic value when it is an error, so errors.Is and
