@@ -72,8 +72,12 @@ func (c *config) deadLetter(name string, msg any, reason error, attempts int) {
 // time. The panics of one site after that are counted, one line per second
 // with the count, like the other default logs.
 func (c *config) logPanic(name string, worker, attempt int, perr *PanicError) {
+	l := c.log()
+	if !l.Enabled(context.Background(), slog.LevelError) {
+		return // before the site is looked up
+	}
 	site := perr.p.Site()
-	c.logs.LogSite(context.Background(), c.log(), slog.LevelError, logKey{logPanicked, site}, site, "actor handler panicked", func() []slog.Attr {
+	c.logs.LogSite(context.Background(), l, slog.LevelError, logKey{logPanicked, site}, site, "actor handler panicked", func() []slog.Attr {
 		attrs := []slog.Attr{slog.String("actor", name), slog.Int("attempt", attempt), slog.Any("error", perr)}
 		if worker >= 0 {
 			attrs = append(attrs, slog.Int("worker", worker))

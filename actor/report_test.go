@@ -140,3 +140,19 @@ func TestPanicLogWritesTheStackOncePerSite(t *testing.T) {
 		t.Errorf("%d lines for 2.5 s of crash loop; want at most one a second per site\n%s", lines, buf.String())
 	}
 }
+
+// TestDisabledPanicLogCostsNothing: with the log's level off, logging a
+// panic costs no allocation (its site is not even looked up).
+func TestDisabledPanicLogCostsNothing(t *testing.T) {
+	a := New("quiet", func(context.Context, int) error { panic("boom") }, WithLogger(slog.New(slog.DiscardHandler)), WithDeadLetterHook(func(DeadLetter) {}))
+	if err := a.TrySend(1); err != nil {
+		t.Fatal(err)
+	}
+	var perr *PanicError
+	if err := a.Run(context.Background()); !errors.As(err, &perr) {
+		t.Fatalf("Run = %v; want a *PanicError", err)
+	}
+	if n := testing.AllocsPerRun(100, func() { a.cfg.logPanic("quiet", -1, 1, perr) }); n != 0 {
+		t.Errorf("logPanic allocates %v times with the log off; want 0", n)
+	}
+}

@@ -153,6 +153,9 @@ func (s *Supervisor) emit(e Event) {
 		h(e)
 	}
 	lvl := e.Kind.level()
+	if !s.log.Enabled(context.Background(), lvl) {
+		return // before anything is computed or allocated for the log
+	}
 	attrs := func() []slog.Attr {
 		attrs := []slog.Attr{
 			slog.String("supervisor", e.Supervisor),
@@ -173,9 +176,7 @@ func (s *Supervisor) emit(e Event) {
 	switch e.Kind {
 	case Failed, BackingOff, Restarted:
 	default:
-		if s.log.Enabled(context.Background(), lvl) {
-			s.log.LogAttrs(context.Background(), lvl, msg, attrs()...)
-		}
+		s.log.LogAttrs(context.Background(), lvl, msg, attrs()...)
 		return
 	}
 	k := logKey{path: e.Path, kind: e.Kind}

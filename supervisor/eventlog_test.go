@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/troupe-go/troupe/internal/clock"
+	"github.com/troupe-go/troupe/internal/panics"
 )
 
 // syncBuffer is a bytes.Buffer safe for the supervisor's goroutines.
@@ -90,5 +91,21 @@ func TestCrashLoopLogsOneStackThenCounts(t *testing.T) {
 	// 2.5 s: a line at once, one a second, one at the end.
 	if lines["failed"] > 4 || lines["restarted"] > 4 {
 		t.Errorf("lines: %v; want at most 4 per event for 2.5 s\n%s", lines, buf.String())
+	}
+}
+
+// TestDisabledLogCostsNothing: with the log's level off, a failure with a
+// panic costs no allocation for the log (the hook still gets it).
+func TestDisabledLogCostsNothing(t *testing.T) {
+	s := New("root", WithLogger(slog.New(slog.DiscardHandler)))
+	s.log = s.cfg.logger
+	var err error
+	func() {
+		defer func() { err = panics.New(recover(), 0) }()
+		panic("boom")
+	}()
+	e := Event{Kind: Failed, Time: epoch, Child: "kid", Path: "root/kid", Err: err}
+	if n := testing.AllocsPerRun(100, func() { s.emit(e) }); n != 0 {
+		t.Errorf("emit allocates %v times with the log off; want 0", n)
 	}
 }
