@@ -105,10 +105,8 @@ func boomAt(which int) {
 	panic("other")
 }
 
-func nilMap() {
-	var m map[string]int
-	m["x"] = 1
-}
+// nilMap writes to m, which the tests pass nil: a runtime panic.
+func nilMap(m map[string]int) { m["x"] = 1 }
 
 func TestSiteIsThePanickingStatement(t *testing.T) {
 	a, b := recovered(func() { boomAt(0) }), recovered(func() { boomAt(0) })
@@ -124,13 +122,13 @@ func TestSiteIsThePanickingStatement(t *testing.T) {
 		t.Errorf("same statement, another caller: site %v; want %v", d.Site(), c.Site())
 	}
 	// A site is what Frame names; for a runtime panic, the code that caused it.
-	for _, e := range []*Error{a, c, recovered(nilMap)} {
+	for _, e := range []*Error{a, c, recovered(func() { nilMap(nil) })} {
 		s := e.Site()
 		if want := s.Function + " panics_test.go:" + strconv.Itoa(s.Line); e.Frame() != want {
 			t.Errorf("site %v; want the frame %q", s, e.Frame())
 		}
 	}
-	if s := recovered(nilMap).Site(); !strings.HasSuffix(s.Function, "panics.nilMap") {
+	if s := recovered(func() { nilMap(nil) }).Site(); !strings.HasSuffix(s.Function, "panics.nilMap") {
 		t.Errorf("runtime panic: site %v; want panics.nilMap", s)
 	}
 }
