@@ -97,24 +97,60 @@ type Site struct {
 
 // Site returns the site of the panic, or the zero Site if no frame was
 // recorded: two panics have the same site when the same statement panicked,
-// whatever called it, inlined or not. It looks up the frames it skips and
-// formats nothing, so a logger can tell a panic seen before without
-// formatting its stack. It is computed on the first call and cached: an
-// actor's log and its supervisor's both ask for it.
+// whatever called it, inlined or not. It formats nothing, so a logger can
+// tell a panic seen before without formatting its stack. It is computed on
+// the first call and cached: an actor's log and its supervisor's both ask
+// for it.
 func (e *Error) Site() Site {
 	e.siteOnce.Do(func() {
 		for _, pc := range e.pcs {
-			// pc is a return address: pc-1 is in the call (see runtime.Frame).
-			f := runtime.FuncForPC(pc - 1)
-			if f == nil || strings.HasPrefix(f.Name(), "runtime.") {
-				continue
+			if s, ok := siteOf(pc); ok {
+				e.site = s
+				return
 			}
-			_, line := f.FileLine(pc - 1)
-			e.site = Site{Function: f.Name(), Line: line}
-			return
 		}
 	})
 	return e.site
+}
+
+// sites caches the site of each program counter looked up, and whether it
+// is in the runtime's own code: looking a frame up costs more than the rest
+// of logging a restart, and a crash loop panics at the same place each
+// time. Program counters are code locations, so the cache is bounded by the
+// size of the program's code, and in practice by the few places that
+// panic.
+var sites struct {
+	sync.Mutex
+	m map[uintptr]pcSite
+}
+
+type pcSite struct {
+	site    Site
+	runtime bool // a frame of the runtime, not a site
+}
+
+// siteOf returns the site of the return address pc, and false if pc is in
+// the runtime's own code or unknown.
+func siteOf(pc uintptr) (Site, bool) {
+	sites.Lock()
+	c, ok := sites.m[pc]
+	sites.Unlock()
+	if !ok {
+		// pc is a return address: pc-1 is in the call (see runtime.Frame).
+		f := runtime.FuncForPC(pc - 1)
+		c.runtime = f == nil || strings.HasPrefix(f.Name(), "runtime.")
+		if !c.runtime {
+			_, line := f.FileLine(pc - 1)
+			c.site = Site{Function: f.Name(), Line: line}
+		}
+		sites.Lock()
+		if sites.m == nil {
+			sites.m = make(map[uintptr]pcSite)
+		}
+		sites.m[pc] = c
+		sites.Unlock()
+	}
+	return c.site, !c.runtime
 }
 
 // Unwrap returns the panic value when it is an error, so errors.Is and

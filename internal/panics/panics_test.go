@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -146,5 +147,33 @@ func TestFindIsErrorsAs(t *testing.T) {
 	joined := errors.Join(errors.New("x"), fmt.Errorf("w: %w", p))
 	if n := testing.AllocsPerRun(100, func() { Find(joined) }); n != 0 {
 		t.Errorf("Find allocates %v times; want none", n)
+	}
+}
+
+// BenchmarkSite is the site of a new panic at a place that panicked before,
+// as in a crash loop: a lookup in the cache.
+func BenchmarkSite(b *testing.B) {
+	p := recovered(boom)
+	b.ReportAllocs()
+	for b.Loop() {
+		e := &Error{pcs: p.pcs}
+		if e.Site() != p.Site() {
+			b.Fatal("site changed")
+		}
+	}
+}
+
+// BenchmarkSiteBaseline looks the panicking frame up without the cache.
+func BenchmarkSiteBaseline(b *testing.B) {
+	p := recovered(boom)
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, pc := range p.pcs {
+			f := runtime.FuncForPC(pc - 1)
+			if !strings.HasPrefix(f.Name(), "runtime.") {
+				f.FileLine(pc - 1)
+				break
+			}
+		}
 	}
 }
