@@ -107,9 +107,11 @@ func WithMailbox(size int) Option {
 // events it stands for (with "first", the time of the first, when it stands
 // for more than one). The events of a second are written by the next event
 // past it, by any later line of the same actor, or when Run returns after
-// its context ended; the exact counts are always in [Actor.Stats]. Each
-// panic is logged, with its stack, as it happens. Hooks are not bounded:
-// they get every event.
+// its context ended; the exact counts are always in [Actor.Stats]. Panics
+// are bounded the same way for each site (the statement that panicked),
+// and the first panic of a site is written with its stack (the attribute
+// "stack"); later ones with the one-line error only, which names the
+// panicking frame. Hooks are not bounded: they get every event.
 func WithLogger(l *slog.Logger) Option {
 	if l == nil {
 		panic("actor: WithLogger: nil logger")

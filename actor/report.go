@@ -10,19 +10,30 @@ import (
 
 // logKey is what the default logging of an actor bounds its lines by: at
 // most one line per second for each (see [WithLogger]). The actor is the
-// limiter's owner, so the key is only the reason.
-type logKey uint8
+// limiter's owner, so the key is only the reason and, for a panic, its
+// site: each statement that panics gets its own line.
+type logKey struct {
+	kind logKind
+	site panics.Site
+}
+
+// logKind is the reason of a log line.
+type logKind uint8
 
 const (
-	logHandlerError logKey = iota
+	logHandlerError logKind = iota
+	logPanicked
 	logDeadPanicked
 	logDeadDrainTimeout
 	logDeadStopped
 	logDeadOther
 )
 
-// deadLetterKey returns the log key of a dead letter's reason.
-func deadLetterKey(reason error) logKey {
+// deadLetterKey returns the log kind of a dead letter's reason.
+func deadLetterKey(reason error) logKind {
+	if _, ok := reason.(*panickedError); ok {
+		return logDeadPanicked // the usual one, without errors.Is's allocation
+	}
 	switch {
 	case errors.Is(reason, ErrPanicked):
 		return logDeadPanicked
@@ -49,25 +60,33 @@ func (c *config) deadLetter(name string, msg any, reason error, attempts int) {
 		c.onDeadLetter(dl)
 		return
 	}
-	c.logs.Log(context.Background(), c.log(), slog.LevelWarn, deadLetterKey(reason), "actor dead letter", func() []slog.Attr {
+	c.logs.Log(context.Background(), c.log(), slog.LevelWarn, logKey{kind: deadLetterKey(reason)}, "actor dead letter", func() []slog.Attr {
 		return []slog.Attr{slog.String("actor", name), slog.Any("reason", reason), slog.Int("attempts", attempts)}
 	})
 }
 
 // logPanic logs a handler panic; worker is the pool worker's number, or -1
-// for an actor. The stack is formatted only if the record is written:
-// formatting it costs more than the rest of a restart.
+// for an actor. The stack is written with the first line for the panic's
+// site (the statement that panicked) only: formatting it costs more than
+// the rest of a restart, and a crash loop would write the same stack each
+// time. The panics of one site after that are counted, one line per second
+// with the count, like the other default logs.
 func (c *config) logPanic(name string, worker, attempt int, perr *PanicError) {
 	l := c.log()
 	if !l.Enabled(context.Background(), slog.LevelError) {
-		return
+		return // before the site is looked up
 	}
-	stack, _ := panics.StackAttr(perr)
-	attrs := []any{"actor", name, "attempt", attempt, "error", perr, stack}
-	if worker >= 0 {
-		attrs = append(attrs, "worker", worker)
-	}
-	l.Error("actor handler panicked", attrs...)
+	site := perr.p.Site()
+	c.logs.LogSite(context.Background(), l, slog.LevelError, logKey{logPanicked, site}, site, "actor handler panicked", func() []slog.Attr {
+		attrs := []slog.Attr{slog.String("actor", name), slog.Int("attempt", attempt), slog.Any("error", perr)}
+		if worker >= 0 {
+			attrs = append(attrs, slog.Int("worker", worker))
+		}
+		return attrs
+	}, func() []slog.Attr {
+		stack, _ := panics.StackAttr(perr)
+		return []slog.Attr{stack}
+	})
 }
 
 // panickedError is the reason of a dead letter whose handler panicked: it
@@ -88,7 +107,7 @@ func (c *config) reportError(ctx context.Context, name string, msg any, err erro
 		c.onError(ctx, name, msg, err)
 		return
 	}
-	c.logs.Log(ctx, c.log(), slog.LevelError, logHandlerError, "actor handler failed", func() []slog.Attr {
+	c.logs.Log(ctx, c.log(), slog.LevelError, logKey{kind: logHandlerError}, "actor handler failed", func() []slog.Attr {
 		return []slog.Attr{slog.String("actor", name), slog.Any("error", err)}
 	})
 }

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"slices"
@@ -29,10 +30,20 @@ func reportLatency(b *testing.B, d []time.Duration) {
 // restarted child handling its next message, under a supervisor with zero
 // backoff; the panic's stack is captured as a *PanicError.
 func BenchmarkPanicToNextMessage(b *testing.B) {
+	panicToNextMessage(b, slog.New(slog.DiscardHandler))
+}
+
+// BenchmarkPanicToNextMessageLogged is BenchmarkPanicToNextMessage with the
+// events logged as text (to io.Discard), as the default logger would: a
+// crash loop writes the stack once, then a line a second per event kind.
+func BenchmarkPanicToNextMessageLogged(b *testing.B) {
+	panicToNextMessage(b, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+func panicToNextMessage(b *testing.B, log *slog.Logger) {
 	msgs := make(chan int)
 	handled := make(chan struct{})
-	s := New("root", WithBackoff(0, 0), WithIntensity(math.MaxInt, time.Nanosecond),
-		WithLogger(slog.New(slog.DiscardHandler)))
+	s := New("root", WithBackoff(0, 0), WithIntensity(math.MaxInt, time.Nanosecond), WithLogger(log))
 	s.Add("kid", RunnerFunc(func(ctx context.Context) error {
 		for {
 			select {

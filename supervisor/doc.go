@@ -122,7 +122,11 @@
 //
 // Lifecycle [Event]s go to the [WithHook] function and to a [log/slog]
 // logger with the attributes supervisor, child, path, event, error and
-// restarts. [Supervisor.Tree] returns a snapshot of every child's path, state,
+// restarts. The hook gets every event; the log writes the events of
+// restarts at most once a second per child and kind, with their count, and
+// a panic's stack with the first failure at its site only (see
+// [WithLogger]), so that a crash-looping child costs neither the log nor
+// the restarts much. [Supervisor.Tree] returns a snapshot of every child's path, state,
 // restart count and last error. Each child's goroutine carries the pprof
 // label "troupe.path" set to its path ("root/workers/email"), so a goroutine
 // profile shows where every goroutine sits; [Path] returns it from a

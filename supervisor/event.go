@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/troupe-go/troupe/internal/panics"
-	"time"
 )
 
 // EventKind says what happened in an [Event].
@@ -92,6 +92,32 @@ type Event struct {
 	Backoff time.Duration
 }
 
+// message returns the log message of an event of kind k: "supervisor: "
+// and the kind's name, without building it each time.
+func (k EventKind) message() string {
+	switch k {
+	case Started:
+		return "supervisor: started"
+	case Restarted:
+		return "supervisor: restarted"
+	case Failed:
+		return "supervisor: failed"
+	case BackingOff:
+		return "supervisor: backing off"
+	case Stopped:
+		return "supervisor: stopped"
+	case Abandoned:
+		return "supervisor: abandoned"
+	case Ignored:
+		return "supervisor: ignored"
+	case ShuttingDown:
+		return "supervisor: shutting down"
+	case GaveUp:
+		return "supervisor: gave up"
+	}
+	return "supervisor: " + k.String()
+}
+
 func (k EventKind) level() slog.Level {
 	switch k {
 	case Failed, Abandoned, GaveUp:
@@ -102,7 +128,22 @@ func (k EventKind) level() slog.Level {
 	return slog.LevelInfo
 }
 
-// emit sends e to the hook and to the log.
+// logKey is what the supervisor's log bounds the lines of a restart by:
+// at most one line per second for each child, kind of event and, for a
+// panic, its site (the statement that panicked).
+type logKey struct {
+	path string
+	kind EventKind
+	site panics.Site
+}
+
+// emit sends e to the hook and to the log. Every event goes to the hook.
+// The events of a restart (Failed, BackingOff, Restarted) are logged at
+// most once a second for each child and kind, the lines carrying the count
+// of events they stand for, and a panic's stack is written with the first
+// failure of its site only: a crash-looping child would otherwise cost a
+// stack formatted and written on every restart. The other events are
+// always logged.
 func (s *Supervisor) emit(e Event) {
 	if e.Time.IsZero() {
 		e.Time = s.cfg.clock.Now()
@@ -113,23 +154,40 @@ func (s *Supervisor) emit(e Event) {
 	}
 	lvl := e.Kind.level()
 	if !s.log.Enabled(context.Background(), lvl) {
+		return // before anything is computed or allocated for the log
+	}
+	attrs := func() []slog.Attr {
+		attrs := []slog.Attr{
+			slog.String("supervisor", e.Supervisor),
+			slog.String("child", e.Child),
+			slog.String("path", e.Path),
+			slog.String("event", e.Kind.String()),
+			slog.Int("restarts", e.Restarts),
+		}
+		if e.Err != nil {
+			attrs = append(attrs, slog.Any("error", e.Err))
+		}
+		if e.Kind == BackingOff {
+			attrs = append(attrs, slog.Duration("backoff", e.Backoff))
+		}
+		return attrs
+	}
+	msg := e.Kind.message()
+	switch e.Kind {
+	case Failed, BackingOff, Restarted:
+	default:
+		s.log.LogAttrs(context.Background(), lvl, msg, attrs()...)
 		return
 	}
-	attrs := []slog.Attr{
-		slog.String("supervisor", e.Supervisor),
-		slog.String("child", e.Child),
-		slog.String("path", e.Path),
-		slog.String("event", e.Kind.String()),
-		slog.Int("restarts", e.Restarts),
+	k := logKey{path: e.Path, kind: e.Kind}
+	p := panics.Find(e.Err)
+	if e.Kind != Failed || p == nil {
+		s.logs.Log(context.Background(), s.log, lvl, k, msg, attrs)
+		return
 	}
-	if e.Err != nil {
-		attrs = append(attrs, slog.Any("error", e.Err))
-		if stack, ok := panics.StackAttr(e.Err); ok && e.Kind == Failed {
-			attrs = append(attrs, stack) // formatted only if written
-		}
-	}
-	if e.Kind == BackingOff {
-		attrs = append(attrs, slog.Duration("backoff", e.Backoff))
-	}
-	s.log.LogAttrs(context.Background(), lvl, "supervisor: "+e.Kind.String(), attrs...)
+	k.site = p.Site()
+	s.logs.LogSite(context.Background(), s.log, lvl, k, k.site, msg, attrs, func() []slog.Attr {
+		stack, _ := panics.StackAttr(p)
+		return []slog.Attr{stack} // formatted only if written
+	})
 }

@@ -130,6 +130,13 @@ func WithShutdownTimeout(d time.Duration) Option {
 // WithLogger sets the logger that lifecycle events are written to, with the
 // attributes supervisor, child, path, event, error and restarts. The default
 // is [slog.Default] at the time Run is called. It panics if l is nil.
+//
+// The events of restarts (failed, backing off, restarted) are written at
+// most once a second for each child and kind of event, the line carrying
+// "count", the events it stands for, and "first", when the first of them
+// happened; a panic's stack (the attribute "stack") is written with the
+// first failure at its site (the statement that panicked) only. Every event
+// still goes to the [WithHook] function.
 func WithLogger(l *slog.Logger) Option {
 	if l == nil {
 		panic("supervisor: WithLogger: nil logger")

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/troupe-go/troupe/internal/clock"
+	"github.com/troupe-go/troupe/internal/lograte"
 )
 
 // Supervisor runs children and restarts them according to its [Strategy],
@@ -31,8 +32,9 @@ type Supervisor struct {
 	seq      int // Add counter: orders children with the same restart time
 	path     string
 	log      *slog.Logger
-	stuck    []StuckChild // abandoned children, passed up by Run
-	loop     *loop        // the current Run's; nil when not running
+	logs     *lograte.Limiter[logKey] // bounds the logging of restarts; see emit
+	stuck    []StuckChild             // abandoned children, passed up by Run
+	loop     *loop                    // the current Run's; nil when not running
 }
 
 // loop is what one Run of a supervisor shares with its children's
@@ -87,6 +89,7 @@ func New(name string, opts ...Option) *Supervisor {
 	for _, o := range opts {
 		o(&s.cfg)
 	}
+	s.logs = lograte.New[logKey](0, s.cfg.clock)
 	return s
 }
 
@@ -278,6 +281,7 @@ func (s *Supervisor) finish(l *loop, err error) error {
 	l.over = true
 	l.turn.Unlock()
 	defer s.end()
+	defer s.logs.Flush() // the restarts counted and not yet written
 	if errors.Is(err, ErrTooManyRestarts) {
 		s.emit(Event{Kind: GaveUp, Path: s.path, Err: err})
 	}

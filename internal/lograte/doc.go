@@ -21,9 +21,19 @@
 // until something happens. Three things write it:
 //   - the next event for the same key, whenever it comes;
 //   - any line written by the same Limiter: it also writes every other key's
-//     batch whose period is over (and forgets keys that went quiet);
+//     batch whose period is over (and forgets keys that went quiet), looking
+//     at every key at most once a period;
 //   - [Limiter.Flush], which the owner calls when it stops (an actor's Run
 //     returning, a bus closing).
+//
+// # Details written once
+//
+// Some events carry a detail too costly to write every time, such as the
+// stack of a panic. [Limiter.LogSite] takes the event's site (where in the
+// code it happened: a panic's function and line) and writes the detail
+// with the first line for that site only; every later event of the site is
+// counted and summarised like any other. A crash-looping actor thus logs
+// one stack, then a line per period with the count.
 //
 // Counts that must be exact at any moment belong in statistics (an actor's
 // Stats, a bus's Stats), not in logs: the log is for a human reading what

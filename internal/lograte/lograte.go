@@ -23,9 +23,21 @@ type Limiter[K comparable] struct {
 	// every events, only each every-th event reads it (see Log).
 	every uint64
 
-	mu   sync.Mutex
-	keys map[K]*entry
+	mu    sync.Mutex
+	keys  map[K]*entry
+	swept time.Time // when expired last looked at every key
+
+	// sites are the sites of LogSite whose detail has been written (or
+	// kept for a batch's line); at most maxSites, then forgotten at once.
+	sites map[any]struct{}
 }
+
+// maxSites bounds the sites a Limiter remembers (see [Limiter.LogSite]).
+// Sites are code locations, so a program has a bounded number of them;
+// past maxSites they are all forgotten and their details written again,
+// which bounds the memory of a program whose sites never repeat (code
+// generated at run time) without hiding anything.
+const maxSites = 4096
 
 // entry is one key's state: when its last line was written, and the batch
 // of events counted since.
@@ -76,6 +88,20 @@ const readEvery = 64
 // the clock: the batch's line may come up to 63 events after its period
 // ended, and never early. Below 64 events a period, every event reads it.
 func (l *Limiter[K]) Log(ctx context.Context, logger *slog.Logger, level slog.Level, k K, msg string, attrs func() []slog.Attr) {
+	l.LogSite(ctx, logger, level, k, nil, msg, attrs, nil)
+}
+
+// LogSite is [Limiter.Log] for an event that comes from a code location,
+// site (a comparable value, such as the function and line that panicked):
+// detail's
+// attributes (such as the panic's stack) are added to the first line
+// that l writes for site, whatever its key, and left out of every later
+// line for site. An event whose site is new is written at once if its key
+// is new (keys usually hold the site), or else kept with detail as its
+// batch's first event; an event counted without being kept does not use
+// up its site's detail. A nil site means none: LogSite is then Log.
+// detail, like attrs, is called only when needed.
+func (l *Limiter[K]) LogSite(ctx context.Context, logger *slog.Logger, level slog.Level, k K, site any, msg string, attrs, detail func() []slog.Attr) {
 	if !logger.Enabled(ctx, level) {
 		return
 	}
@@ -97,7 +123,7 @@ func (l *Limiter[K]) Log(ctx context.Context, logger *slog.Logger, level slog.Le
 	} else if now.Sub(e.last) < l.period {
 		// Within the period: count, and keep the batch's first event.
 		if e.n == 0 {
-			e.keep(ctx, logger, level, msg, attrs(), now)
+			e.keep(ctx, logger, level, msg, l.attrs(site, attrs, detail), now)
 		}
 		e.n++
 		l.mu.Unlock()
@@ -105,7 +131,7 @@ func (l *Limiter[K]) Log(ctx context.Context, logger *slog.Logger, level slog.Le
 	}
 	var out []line
 	if e.n == 0 {
-		out = append(out, line{ctx, logger, level, msg, attrs(), 1, time.Time{}})
+		out = append(out, line{ctx, logger, level, msg, l.attrs(site, attrs, detail), 1, time.Time{}})
 	} else {
 		out = append(out, e.line(1))
 	}
@@ -131,9 +157,34 @@ func (l *Limiter[K]) Flush() {
 	write(out)
 }
 
+// attrs returns the attributes of an event from site that will be written:
+// attrs, and detail's if site is new, which it then remembers. l.mu is held.
+func (l *Limiter[K]) attrs(site any, attrs, detail func() []slog.Attr) []slog.Attr {
+	a := attrs()
+	if site == nil || detail == nil {
+		return a
+	}
+	if _, ok := l.sites[site]; ok {
+		return a
+	}
+	if l.sites == nil || len(l.sites) >= maxSites {
+		l.sites = make(map[any]struct{})
+	}
+	l.sites[site] = struct{}{}
+	return append(a, detail()...)
+}
+
 // expired appends to out a line for every key whose batch's period is over
-// and forgets the keys quiet for a whole period. l.mu is held.
+// and forgets the keys quiet for a whole period. It looks at every key at
+// most once a period, so that a burst of lines for many new keys (a
+// thousand children started at once) costs no sweep each: a quiet key's
+// batch is then written at most two periods after its first event, by any
+// line of l. l.mu is held.
 func (l *Limiter[K]) expired(now time.Time, out []line) []line {
+	if now.Sub(l.swept) < l.period {
+		return out
+	}
+	l.swept = now
 	for k, e := range l.keys {
 		if now.Sub(e.last) < l.period {
 			continue

@@ -9,7 +9,6 @@
 package panics
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -35,6 +34,9 @@ type Error struct {
 
 	frameOnce sync.Once
 	frame     string
+
+	siteOnce sync.Once
+	site     Site
 }
 
 // New records the value of a panic and the stack of the calling goroutine.
@@ -85,6 +87,72 @@ func (e *Error) Frame() string {
 	return e.frame
 }
 
+// Site is where a panic happened: the function and line of the frame that
+// panicked (the one [Error.Frame] names). It is comparable, for use as a
+// map key.
+type Site struct {
+	Function string
+	Line     int
+}
+
+// Site returns the site of the panic, or the zero Site if no frame was
+// recorded: two panics have the same site when the same statement panicked,
+// whatever called it, inlined or not. It formats nothing, so a logger can
+// tell a panic seen before without formatting its stack. It is computed on
+// the first call and cached: an actor's log and its supervisor's both ask
+// for it.
+func (e *Error) Site() Site {
+	e.siteOnce.Do(func() {
+		for _, pc := range e.pcs {
+			if s, ok := siteOf(pc); ok {
+				e.site = s
+				return
+			}
+		}
+	})
+	return e.site
+}
+
+// sites caches the site of each program counter looked up, and whether it
+// is in the runtime's own code: looking a frame up costs more than the rest
+// of logging a restart, and a crash loop panics at the same place each
+// time. Program counters are code locations, so the cache is bounded by the
+// size of the program's code, and in practice by the few places that
+// panic.
+var sites struct {
+	sync.Mutex
+	m map[uintptr]pcSite
+}
+
+type pcSite struct {
+	site    Site
+	runtime bool // a frame of the runtime, not a site
+}
+
+// siteOf returns the site of the return address pc, and false if pc is in
+// the runtime's own code or unknown.
+func siteOf(pc uintptr) (Site, bool) {
+	sites.Lock()
+	c, ok := sites.m[pc]
+	sites.Unlock()
+	if !ok {
+		// pc is a return address: pc-1 is in the call (see runtime.Frame).
+		f := runtime.FuncForPC(pc - 1)
+		c.runtime = f == nil || strings.HasPrefix(f.Name(), "runtime.")
+		if !c.runtime {
+			_, line := f.FileLine(pc - 1)
+			c.site = Site{Function: f.Name(), Line: line}
+		}
+		sites.Lock()
+		if sites.m == nil {
+			sites.m = make(map[uintptr]pcSite)
+		}
+		sites.m[pc] = c
+		sites.Unlock()
+	}
+	return c.site, !c.runtime
+}
+
 // Unwrap returns the panic value when it is an error, so errors.Is and
 // errors.As see through a panic(err).
 func (e *Error) Unwrap() error {
@@ -123,11 +191,35 @@ func (e *Error) Stack() string {
 // "error", err and then this attribute writes the one-line error and the
 // stack apart.
 func StackAttr(err error) (slog.Attr, bool) {
-	var e *Error
-	if !errors.As(err, &e) {
+	e := Find(err)
+	if e == nil {
 		return slog.Attr{}, false
 	}
 	return slog.Any("stack", stackValue{e}), true
+}
+
+// Find returns the [*Error] in err's tree, as errors.As would find it
+// through Unwrap, or nil. Unlike errors.As it costs no allocation, which
+// matters on a restart's path; it does not call As methods.
+func Find(err error) *Error {
+	for err != nil {
+		switch x := err.(type) {
+		case *Error:
+			return x
+		case interface{ Unwrap() error }:
+			err = x.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, err := range x.Unwrap() {
+				if e := Find(err); e != nil {
+					return e
+				}
+			}
+			return nil
+		default:
+			return nil
+		}
+	}
+	return nil
 }
 
 // stackValue formats a panic's stack when a log handler asks for it.

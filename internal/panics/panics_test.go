@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -94,5 +96,89 @@ func BenchmarkNew(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = recovered(boom)
+	}
+}
+
+func boomAt(which int) {
+	if which == 0 {
+		panic("zero")
+	}
+	panic("other")
+}
+
+// nilMap writes to m, which the tests pass nil: a runtime panic.
+func nilMap(m map[string]int) { m["x"] = 1 }
+
+func TestSiteIsThePanickingStatement(t *testing.T) {
+	a, b := recovered(func() { boomAt(0) }), recovered(func() { boomAt(0) })
+	c := recovered(func() { boomAt(1) })
+	if a.Site() == (Site{}) || a.Site() != b.Site() {
+		t.Errorf("two panics of one statement: sites %v and %v; want equal, not zero", a.Site(), b.Site())
+	}
+	if c.Site() == a.Site() {
+		t.Errorf("panics of two statements share the site %v", c.Site())
+	}
+	// Called from elsewhere, the same statement is the same site.
+	if d := recovered(func() { func() { boomAt(1) }() }); d.Site() != c.Site() {
+		t.Errorf("same statement, another caller: site %v; want %v", d.Site(), c.Site())
+	}
+	// A site is what Frame names; for a runtime panic, the code that caused it.
+	for _, e := range []*Error{a, c, recovered(func() { nilMap(nil) })} {
+		s := e.Site()
+		if want := s.Function + " panics_test.go:" + strconv.Itoa(s.Line); e.Frame() != want {
+			t.Errorf("site %v; want the frame %q", s, e.Frame())
+		}
+	}
+	if s := recovered(func() { nilMap(nil) }).Site(); !strings.HasSuffix(s.Function, "panics.nilMap") {
+		t.Errorf("runtime panic: site %v; want panics.nilMap", s)
+	}
+}
+
+func TestFindIsErrorsAs(t *testing.T) {
+	p := recovered(boom)
+	for _, err := range []error{p, fmt.Errorf("wrapped: %w", p), errors.Join(errors.New("x"), fmt.Errorf("w: %w", p))} {
+		if got := Find(err); got != p {
+			t.Errorf("Find(%v) = %v; want the panic", err, got)
+		}
+	}
+	if got := Find(errors.New("plain")); got != nil {
+		t.Errorf("Find(plain) = %v; want nil", got)
+	}
+	joined := errors.Join(errors.New("x"), fmt.Errorf("w: %w", p))
+	if n := testing.AllocsPerRun(100, func() { Find(joined) }); n != 0 {
+		t.Errorf("Find allocates %v times; want none", n)
+	}
+}
+
+// BenchmarkSite is the lookup of the site of a panic at a place that
+// panicked before, as in a crash loop: a lookup in the cache per frame
+// skipped (Site adds its sync.Once).
+func BenchmarkSite(b *testing.B) {
+	p := recovered(boom)
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, pc := range p.pcs {
+			if s, ok := siteOf(pc); ok {
+				if s != p.Site() {
+					b.Fatal("site changed")
+				}
+				break
+			}
+		}
+	}
+}
+
+// BenchmarkSiteBaseline looks the panicking frame up without the cache.
+func BenchmarkSiteBaseline(b *testing.B) {
+	p := recovered(boom)
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, pc := range p.pcs {
+			f := runtime.FuncForPC(pc - 1)
+			if !strings.HasPrefix(f.Name(), "runtime.") {
+				f.FileLine(pc - 1)
+				break
+			}
+		}
 	}
 }
