@@ -140,7 +140,16 @@ func (a *Actor[M]) Retire() { a.mb.retire([]*loop[M]{&a.l}) }
 // TrySend puts m in the mailbox if there is room and never waits. It returns
 // [ErrMailboxFull] when the mailbox is full and [ErrStopped] when the actor
 // has stopped. It does not allocate.
-func (a *Actor[M]) TrySend(m M) error { return a.mb.trySend(m) }
+func (a *Actor[M]) TrySend(m M) error { return a.mb.trySend(m, nil) }
+
+// Offer is [Actor.TrySend] with the sender's context: it puts m in the
+// mailbox if there is room and never waits, whatever ctx, whose values only
+// count: what the [Propagator] extracts from them travels with m to the
+// handler's context. It is what the bus calls (bus.Inbox). It does not
+// allocate unless the propagator does.
+func (a *Actor[M]) Offer(ctx context.Context, m M) error {
+	return a.mb.trySend(m, a.mb.cfg.extract(ctx))
+}
 
 // Send puts m in the mailbox, waiting for room until ctx is done. When ctx
 // ends first it returns an error matching both [ErrMailboxFull] and ctx's
@@ -154,8 +163,11 @@ func (a *Actor[M]) Send(ctx context.Context, m M) error { return a.mb.send(ctx, 
 // the oldest queued message and returns it with evicted true, for the caller
 // to report: the actor does not count it as a dead letter, only as evicted.
 // A message the actor has taken from the mailbox to handle is not evicted.
-// It is what a drop-oldest policy needs, and never waits.
-func (a *Actor[M]) Displace(m M) (old M, evicted bool, err error) { return a.mb.displace(m) }
+// It is what a drop-oldest policy needs, and never waits, whatever ctx,
+// whose values only count (see [Actor.Offer]).
+func (a *Actor[M]) Displace(ctx context.Context, m M) (old M, evicted bool, err error) {
+	return a.mb.displace(ctx, m)
+}
 
 // Stats is a snapshot of an actor's counters.
 type Stats struct {

@@ -57,7 +57,7 @@ type mailbox[M any] struct {
 
 func (mb *mailbox[M]) init(name string, cfg *config) {
 	mb.name, mb.cfg = name, cfg
-	mb.q.init(cfg.mailbox)
+	mb.q.init(cfg.mailbox, cfg.propagator != nil)
 	mb.wait.init(cfg.mailbox)
 	mb.stop = make(chan struct{})
 }
@@ -98,20 +98,20 @@ func (mb *mailbox[M]) full() bool { return mb.q.n+mb.backlogged >= mb.q.size }
 
 // put puts m in the mailbox if it accepts messages and has room. It returns
 // m's sequence number (0 if it was not put) and the loop to wake, for
-// accepted. mb.mu is held.
-func (mb *mailbox[M]) put(m M) (seq uint64, wake *loop[M], err error) {
+// accepted; c is what m carries (see Propagator). mb.mu is held.
+func (mb *mailbox[M]) put(m M, c any) (seq uint64, wake *loop[M], err error) {
 	if mb.state.Load() >= draining {
 		return 0, nil, ErrStopped
 	}
 	if mb.full() {
 		return 0, nil, ErrMailboxFull
 	}
-	return mb.push(m)
+	return mb.push(m, c)
 }
 
-// push appends m and pops a parked loop to wake. mb.mu is held.
-func (mb *mailbox[M]) push(m M) (seq uint64, wake *loop[M], err error) {
-	mb.q.push(m)
+// push appends m, carrying c, and pops a parked loop to wake. mb.mu is held.
+func (mb *mailbox[M]) push(m M, c any) (seq uint64, wake *loop[M], err error) {
+	mb.q.push(m, c)
 	if n := len(mb.parked); n > 0 {
 		wake = mb.parked[n-1]
 		wake.parked = false
@@ -132,10 +132,11 @@ func (mb *mailbox[M]) accepted(seq uint64, wake *loop[M]) {
 	}
 }
 
-// trySend is TrySend of the mailbox's owner.
-func (mb *mailbox[M]) trySend(m M) error {
+// trySend is TrySend of the mailbox's owner, and its Offer with c, what
+// the sender's context carries.
+func (mb *mailbox[M]) trySend(m M, c any) error {
 	mb.mu.Lock()
-	seq, wake, err := mb.put(m)
+	seq, wake, err := mb.put(m, c)
 	mb.mu.Unlock()
 	mb.accepted(seq, wake)
 	return err
@@ -143,7 +144,8 @@ func (mb *mailbox[M]) trySend(m M) error {
 
 // send is Send of the mailbox's owner.
 func (mb *mailbox[M]) send(ctx context.Context, m M) error {
-	if err := mb.trySend(m); err != ErrMailboxFull {
+	c := mb.cfg.extract(ctx)
+	if err := mb.trySend(m, c); err != ErrMailboxFull {
 		return err
 	}
 	if self, _ := ctx.Value(selfKey{}).(*mailbox[M]); self == mb {
@@ -151,7 +153,7 @@ func (mb *mailbox[M]) send(ctx context.Context, m M) error {
 	}
 	for {
 		mb.mu.Lock()
-		seq, wake, err := mb.put(m)
+		seq, wake, err := mb.put(m, c)
 		if err != ErrMailboxFull {
 			mb.mu.Unlock()
 			mb.accepted(seq, wake)
@@ -173,20 +175,21 @@ func (mb *mailbox[M]) send(ctx context.Context, m M) error {
 
 // displace is Displace of the mailbox's owner. A keyed pool's backlogs are
 // not evicted from: they are messages its loops have taken.
-func (mb *mailbox[M]) displace(m M) (old M, evicted bool, err error) {
+func (mb *mailbox[M]) displace(ctx context.Context, m M) (old M, evicted bool, err error) {
+	c := mb.cfg.extract(ctx)
 	mb.mu.Lock()
 	if mb.state.Load() >= draining {
 		mb.mu.Unlock()
 		return old, false, ErrStopped
 	}
 	if mb.full() {
-		if old, evicted = mb.q.pop(); !evicted {
+		if old, _, evicted = mb.q.pop(); !evicted {
 			mb.mu.Unlock()
 			return old, false, ErrMailboxFull
 		}
 		mb.evicted.Add(1)
 	}
-	seq, wake, _ := mb.push(m)
+	seq, wake, _ := mb.push(m, c)
 	mb.mu.Unlock()
 	mb.accepted(seq, wake)
 	return old, evicted, nil
@@ -271,7 +274,7 @@ func (mb *mailbox[M]) retire(loops []*loop[M]) {
 			l.dropBacklog()
 		}
 		clear(mb.owners)
-		for m, ok := mb.q.pop(); ok; m, ok = mb.q.pop() {
+		for m, _, ok := mb.q.pop(); ok; m, _, ok = mb.q.pop() {
 			left = append(left, letter{m, ErrStopped, 0})
 		}
 	})
@@ -290,7 +293,7 @@ var errRetiredPending = fmt.Errorf("%w before its retry: %w", ErrStopped, ErrPan
 func (mb *mailbox[M]) reject(reason error) {
 	for {
 		mb.mu.Lock()
-		m, ok := mb.q.pop()
+		m, _, ok := mb.q.pop()
 		mb.mu.Unlock()
 		if !ok {
 			return

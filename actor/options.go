@@ -45,6 +45,8 @@ type config struct {
 	drainTimeout time.Duration
 	maxRetries   int
 	logs         *lograte.Limiter[logKey] // bounds the default logging; see report.go
+	propagator   Propagator               // see WithPropagator
+	middleware   []Middleware             // see WithMiddleware
 }
 
 func defaultConfig() config {

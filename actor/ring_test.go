@@ -16,7 +16,7 @@ func TestRingModel(t *testing.T) {
 		rng := rand.New(rand.NewPCG(seed, seed))
 		size := 1 + rng.IntN(40)
 		var q ring[*int]
-		q.init(size)
+		q.init(size, false)
 		var model []*int
 		next := 0
 		for range 2000 {
@@ -30,10 +30,10 @@ func TestRingModel(t *testing.T) {
 				}
 				v := next
 				next++
-				q.push(&v)
+				q.push(&v, nil)
 				model = append(model, &v)
 			case op < 7:
-				m, ok := q.pop()
+				m, _, ok := q.pop()
 				if ok != (len(model) > 0) {
 					t.Fatalf("seed %d: pop ok = %v with %d queued", seed, ok, len(model))
 				}
@@ -45,7 +45,7 @@ func TestRingModel(t *testing.T) {
 				}
 			default:
 				dst := make([]*int, 1+rng.IntN(batchSize))
-				k := q.take(dst)
+				k := q.take(dst, nil)
 				want := min(len(dst), len(model))
 				if k != want || !slices.Equal(dst[:k], model[:k]) {
 					t.Fatalf("seed %d: took %d messages; want %d in order", seed, k, want)

@@ -248,19 +248,20 @@ func BenchmarkPublishNoConsumer(b *testing.B) {
 	}
 }
 
-// BenchmarkBaselineInterfaceCall calls TrySend on n inboxes through the
+// BenchmarkBaselineInterfaceCall calls Offer on n inboxes through the
 // Inbox interface, as a hand-written fan-out would.
 func BenchmarkBaselineInterfaceCall(b *testing.B) {
 	for _, n := range []int{1, 10} {
 		b.Run(fmt.Sprint("subs=", n), func(b *testing.B) {
 			b.ReportAllocs()
+			ctx := b.Context()
 			var ins []bus.Inbox[benchEvent]
 			for _, in := range nopInboxes[benchEvent](n) {
 				ins = append(ins, in)
 			}
 			for i := 0; b.Loop(); i++ {
 				for _, in := range ins {
-					if err := in.TrySend(ev(i)); err != nil {
+					if err := in.Offer(ctx, ev(i)); err != nil {
 						b.Fatal(err)
 					}
 				}
