@@ -51,7 +51,7 @@ type loop[M any] struct {
 	pending        M
 	pendingCarried any
 	hasPending     bool
-	attempts   int
+	attempts       int
 
 	// wake is signalled when a message is pushed while the loop is parked,
 	// or when it must stop.
