@@ -1,0 +1,2 @@
+// Package troupeotel instruments troupe with OpenTelemetry.
+package troupeotel
