@@ -1,6 +1,8 @@
 package troupeotel
 
 import (
+	"sync"
+
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -85,8 +87,10 @@ type Instrumentation struct {
 	traces bool
 
 	processDuration metric.Float64Histogram
-	sent            metric.Int64Counter
-	giveUps         metric.Int64Counter
+	// routes counts the publishes for messaging.client.sent.messages (see
+	// sentRoute).
+	routes  sync.Map // reflect.Type → *sentRoute
+	giveUps metric.Int64Counter
 
 	actor actorInstruments
 	sub   subInstruments
@@ -121,8 +125,9 @@ func New(opts ...Option) (*Instrumentation, error) {
 		metric.WithExplicitBucketBoundaries(durationBuckets...)); err != nil {
 		return nil, err
 	}
-	if in.sent, err = m.Int64Counter("messaging.client.sent.messages",
-		metric.WithDescription("Events published."), metric.WithUnit("{message}")); err != nil {
+	if _, err = m.Int64ObservableCounter("messaging.client.sent.messages",
+		metric.WithDescription("Events published."), metric.WithUnit("{message}"),
+		metric.WithInt64Callback(in.observeSent)); err != nil {
 		return nil, err
 	}
 	if in.giveUps, err = m.Int64Counter("troupe.supervisor.give_ups",

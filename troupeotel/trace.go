@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -162,33 +163,68 @@ func (in *Instrumentation) PublishMiddleware() bus.Middleware {
 				defer endSpan(span, &err)
 			}
 			err = next(ctx, p)
-			if err == nil {
-				in.sent.Add(ctx, 1, r.ok)
-			} else {
-				in.sent.Add(ctx, 1, metric.WithAttributes(append(r.attrs, errorType(err))...))
-			}
+			r.count(err)
 			return err
 		}
 	}
 }
 
-// routeAttrs are the span name and attributes of a route, made once per
-// event type.
-type routeAttrs struct {
+// A sentRoute is what the publish middleware keeps of one event type: the
+// span name and attributes, made once, and the count of successful
+// publishes, which an observable counter reports: an atomic add costs a
+// publish less than a synchronous instrument's, whose attributes the SDK
+// checks on each call.
+type sentRoute struct {
 	spanName string
 	attrs    []attribute.KeyValue
-	ok       metric.AddOption
+	set      attribute.Set
+	sent     atomic.Int64
+	failed   sync.Map // error.type → *failedCount
 }
 
-var routes sync.Map // reflect.Type → *routeAttrs
+// failedCount counts the publishes of a route that failed with one
+// error.type.
+type failedCount struct {
+	set attribute.Set
+	n   atomic.Int64
+}
 
-func (in *Instrumentation) route(t reflect.Type) *routeAttrs {
-	if r, ok := routes.Load(t); ok {
-		return r.(*routeAttrs)
+// count counts a publish that returned err.
+func (r *sentRoute) count(err error) {
+	if err == nil {
+		r.sent.Add(1)
+		return
+	}
+	typ := reflect.TypeOf(err).String()
+	f, ok := r.failed.Load(typ)
+	if !ok {
+		f, _ = r.failed.LoadOrStore(typ, &failedCount{set: attribute.NewSet(append(r.attrs, AttrErrorType.String(typ))...)})
+	}
+	f.(*failedCount).n.Add(1)
+}
+
+func (in *Instrumentation) route(t reflect.Type) *sentRoute {
+	if r, ok := in.routes.Load(t); ok {
+		return r.(*sentRoute)
 	}
 	name := t.String()
 	attrs := []attribute.KeyValue{systemAttr, sendType, sendName, AttrDestination.String(name)}
-	r := &routeAttrs{spanName: "send " + name, attrs: attrs, ok: metric.WithAttributeSet(attribute.NewSet(attrs...))}
-	v, _ := routes.LoadOrStore(t, r)
-	return v.(*routeAttrs)
+	r := &sentRoute{spanName: "send " + name, attrs: attrs, set: attribute.NewSet(attrs...)}
+	v, _ := in.routes.LoadOrStore(t, r)
+	return v.(*sentRoute)
+}
+
+// observeSent reports the successful publishes of each event type.
+func (in *Instrumentation) observeSent(_ context.Context, o metric.Int64Observer) error {
+	in.routes.Range(func(_, v any) bool {
+		r := v.(*sentRoute)
+		o.Observe(r.sent.Load(), metric.WithAttributeSet(r.set))
+		r.failed.Range(func(_, v any) bool {
+			f := v.(*failedCount)
+			o.Observe(f.n.Load(), metric.WithAttributeSet(f.set))
+			return true
+		})
+		return true
+	})
+	return nil
 }
