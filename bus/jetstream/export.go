@@ -227,6 +227,7 @@ func (in *Inbox[E]) Send(ctx context.Context, e E) error {
 	if err != nil {
 		return err
 	}
+	in.x.b.cfg.inject(ctx, m.Header)
 	return in.x.a.Send(ctx, m)
 }
 
@@ -238,5 +239,6 @@ func (in *Inbox[E]) Offer(ctx context.Context, e E) error {
 	if err != nil {
 		return err
 	}
+	in.x.b.cfg.inject(ctx, m.Header)
 	return in.x.a.TrySend(m)
 }
