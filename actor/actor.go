@@ -179,8 +179,10 @@ type Stats struct {
 	// Handled counts messages the handler returned nil for; Failed those it
 	// returned an error for; Panics the handler panics.
 	Handled, Failed, Panics uint64
-	// DeadLetters counts messages reported as dead letters.
-	DeadLetters uint64
+	// DeadLetters counts messages reported as dead letters; DeadLettersBy
+	// splits them by reason.
+	DeadLetters   uint64
+	DeadLettersBy DeadLetterCounts
 	// Evicted counts messages removed unhandled by [Actor.Displace] (the
 	// caller reports them).
 	Evicted uint64

@@ -2,6 +2,7 @@ package actor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -52,6 +53,7 @@ type mailbox[M any] struct {
 
 	wait    waitClock
 	dead    atomic.Uint64
+	deadBy  [3]atomic.Uint64 // by reason: see deadReason
 	evicted atomic.Uint64
 }
 
@@ -304,6 +306,7 @@ func (mb *mailbox[M]) reject(reason error) {
 
 func (mb *mailbox[M]) deadLetter(m M, reason error, attempts int) {
 	mb.dead.Add(1)
+	mb.deadBy[deadReason(reason)].Add(1)
 	mb.cfg.deadLetter(mb.name, m, reason, attempts)
 }
 
@@ -337,8 +340,13 @@ func (mb *mailbox[M]) stats(loops []*loop[M]) Stats {
 		Name:        mb.name,
 		Capacity:    mb.q.size,
 		DeadLetters: mb.dead.Load(),
-		Evicted:     mb.evicted.Load(),
-		Running:     mb.state.Load() == running,
+		DeadLettersBy: DeadLetterCounts{
+			Panicked:     mb.deadBy[0].Load(),
+			DrainTimeout: mb.deadBy[1].Load(),
+			Stopped:      mb.deadBy[2].Load(),
+		},
+		Evicted: mb.evicted.Load(),
+		Running: mb.state.Load() == running,
 	}
 	mb.mu.Lock()
 	s.Queued = mb.queued()
@@ -352,4 +360,27 @@ func (mb *mailbox[M]) stats(loops []*loop[M]) Stats {
 	s.OldestWait = mb.wait.oldest(mb.q.pushed, s.Queued)
 	mb.mu.Unlock()
 	return s
+}
+
+// A DeadLetterCounts counts an actor's dead letters by reason.
+type DeadLetterCounts struct {
+	// Panicked counts those whose handler panicked ([ErrPanicked]).
+	Panicked uint64
+	// DrainTimeout counts those left when the drain timed out
+	// ([ErrDrainTimeout]).
+	DrainTimeout uint64
+	// Stopped counts those reported by Retire ([ErrStopped]), a message
+	// kept for a retry included.
+	Stopped uint64
+}
+
+// deadReason returns the index in mailbox.deadBy of a dead letter's reason.
+func deadReason(reason error) int {
+	switch {
+	case errors.Is(reason, ErrDrainTimeout):
+		return 1
+	case errors.Is(reason, ErrStopped):
+		return 2
+	}
+	return 0
 }

@@ -266,3 +266,25 @@ func TestMiddlewareAndPropagatorOptionsPanicOnNil(t *testing.T) {
 		}()
 	}
 }
+
+// Stats counts dead letters by reason.
+func TestStatsDeadLettersByReason(t *testing.T) {
+	a := actor.New("dl", func(_ context.Context, m int) error {
+		if m == 1 {
+			panic("poison")
+		}
+		return nil
+	}, actor.WithLogger(discard))
+	_ = a.TrySend(1)
+	_ = a.TrySend(2)
+	var perr *actor.PanicError
+	if err := a.Run(context.Background()); !errors.As(err, &perr) {
+		t.Fatalf("Run: got %v; want a *PanicError", err)
+	}
+	a.Retire() // 2 was taken with 1 and not handled
+	s := a.Stats()
+	want := actor.DeadLetterCounts{Panicked: 1, Stopped: 1}
+	if s.DeadLettersBy != want || s.DeadLetters != 2 {
+		t.Errorf("got %d dead letters, by reason %+v; want 2, %+v", s.DeadLetters, s.DeadLettersBy, want)
+	}
+}

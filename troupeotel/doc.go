@@ -32,7 +32,8 @@
 //     by actor ([Instrumentation.HandleMiddleware]);
 //   - messaging.client.sent.messages (counter): publishes, by event type
 //     ([Instrumentation.PublishMiddleware]);
-//   - troupe.actor.handled, .failed, .panics, .dead_letters, .evicted
+//   - troupe.actor.handled, .failed, .panics, .dead_letters (by reason),
+//     .evicted
 //     (counters) and troupe.actor.mailbox.depth, .capacity, .oldest_wait
 //     (gauges), by actor or pool ([Instrumentation.ObserveActors],
 //     [Instrumentation.ObservePools]);

@@ -57,7 +57,16 @@ func (a *actorInstruments) observe(o metric.Observer, s actor.Stats) {
 	o.ObserveInt64(a.handled, int64(s.Handled), set)
 	o.ObserveInt64(a.failed, int64(s.Failed), set)
 	o.ObserveInt64(a.panics, int64(s.Panics), set)
-	o.ObserveInt64(a.deadLetters, int64(s.DeadLetters), set)
+	for _, d := range []struct {
+		reason string
+		n      uint64
+	}{
+		{"panicked", s.DeadLettersBy.Panicked},
+		{"drain_timeout", s.DeadLettersBy.DrainTimeout},
+		{"stopped", s.DeadLettersBy.Stopped},
+	} {
+		o.ObserveInt64(a.deadLetters, int64(d.n), metric.WithAttributes(systemAttr, AttrDestination.String(s.Name), AttrDeadLetterReason.String(d.reason)))
+	}
 	o.ObserveInt64(a.evicted, int64(s.Evicted), set)
 	o.ObserveInt64(a.depth, int64(s.Queued), set)
 	o.ObserveInt64(a.capacity, int64(s.Capacity), set)
@@ -73,8 +82,10 @@ type PoolStatser interface{ Stats() actor.PoolStats }
 // ObserveActors reports the counters and gauges of the actors at each
 // collection, read from their Stats, with the attributes messaging.system
 // "troupe" and messaging.destination.name the actor's name:
-// troupe.actor.handled, .failed, .panics, .dead_letters and .evicted
-// (monotonic counters, {message}), troupe.actor.mailbox.depth and
+// troupe.actor.handled, .failed, .panics, .dead_letters (with
+// troupe.dead_letter.reason: panicked, drain_timeout, stopped; every
+// reason is reported, zero or not) and .evicted (monotonic counters,
+// {message}), troupe.actor.mailbox.depth and
 // .capacity (gauges, {message}) and troupe.actor.mailbox.oldest_wait
 // (gauge, s). Unregister the returned registration when the actors are
 // gone.

@@ -28,6 +28,10 @@ const (
 	// AttrDropReason is why a subscription did not get an event: newest,
 	// oldest, timeout, canceled or rejected (see bus.Drops).
 	AttrDropReason = attribute.Key("troupe.drop.reason")
+	// AttrDeadLetterReason is why an actor did not handle a message it
+	// accepted: panicked, drain_timeout or stopped (see
+	// actor.DeadLetterCounts).
+	AttrDeadLetterReason = attribute.Key("troupe.dead_letter.reason")
 	// AttrChildPath is a supervisor child's path, such as "root/orders".
 	AttrChildPath = attribute.Key("troupe.child.path")
 	// AttrChildState is a supervisor child's state, such as "running".

@@ -185,10 +185,15 @@ func TestActorAndBusMetrics(t *testing.T) {
 	m = collect(t, reader)
 	for name, want := range map[string]int64{
 		"troupe.actor.handled": 3, "troupe.actor.failed": 1, "troupe.actor.panics": 0,
-		"troupe.actor.dead_letters": 0, "troupe.actor.mailbox.depth": 0,
+		"troupe.actor.mailbox.depth": 0,
 	} {
 		if v, ok := point(m[name], system, dest); !ok || v != want {
 			t.Errorf("%s = %d (found %v); want %d", name, v, ok, want)
+		}
+	}
+	for reason, want := range map[string]int64{"panicked": 0, "drain_timeout": 0, "stopped": 0} {
+		if v, ok := point(m["troupe.actor.dead_letters"], system, dest, troupeotel.AttrDeadLetterReason.String(reason)); !ok || v != want {
+			t.Errorf("troupe.actor.dead_letters reason %s = %d (found %v); want %d", reason, v, ok, want)
 		}
 	}
 	proc := processOf("billing")
@@ -289,4 +294,36 @@ func TestSupervisorMetrics(t *testing.T) {
 func sameAttrs(a, b []attribute.KeyValue) bool {
 	sa, sb := attribute.NewSet(a...), attribute.NewSet(b...)
 	return sa.Equals(&sb) && len(a) == len(b)
+}
+
+// Dead letters are reported by reason, with the panics.
+func TestDeadLetterMetrics(t *testing.T) {
+	in, reader, _ := setup(t)
+	a := actor.New("poisoned", func(_ context.Context, m int) error {
+		if m == 1 {
+			panic("poison")
+		}
+		return nil
+	}, actor.WithLogger(discard))
+	reg, err := in.ObserveActors(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Unregister()
+	_ = a.TrySend(1)
+	_ = a.TrySend(2)
+	if err := a.Run(context.Background()); err == nil {
+		t.Fatal("Run: got nil; want the panic")
+	}
+	a.Retire()
+	m := collect(t, reader)
+	dest := troupeotel.AttrDestination.String("poisoned")
+	for reason, want := range map[string]int64{"panicked": 1, "drain_timeout": 0, "stopped": 1} {
+		if v, ok := point(m["troupe.actor.dead_letters"], system, dest, troupeotel.AttrDeadLetterReason.String(reason)); !ok || v != want {
+			t.Errorf("troupe.actor.dead_letters reason %s = %d (found %v); want %d", reason, v, ok, want)
+		}
+	}
+	if v, _ := point(m["troupe.actor.panics"], system, dest); v != 1 {
+		t.Errorf("troupe.actor.panics %d; want 1", v)
+	}
 }
