@@ -50,10 +50,14 @@ func (Propagator) Inject(ctx context.Context, carried any) context.Context {
 
 // ActorOptions returns the options that instrument an actor or a pool
 // (give them to actor.New or actor.NewPool, after any middleware of your
-// own that should run outside them): the [Propagator] and
-// [Instrumentation.HandleMiddleware].
+// own that should run outside them): the [Propagator], unless the tracer
+// provider is a no-op one, and [Instrumentation.HandleMiddleware].
 func (in *Instrumentation) ActorOptions() []actor.Option {
-	return []actor.Option{actor.WithPropagator(Propagator{}), actor.WithMiddleware(in.HandleMiddleware())}
+	mw := actor.WithMiddleware(in.HandleMiddleware())
+	if !in.traces {
+		return []actor.Option{mw}
+	}
+	return []actor.Option{actor.WithPropagator(Propagator{}), mw}
 }
 
 // BusOptions returns the options that instrument a bus (give them to
