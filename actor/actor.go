@@ -148,7 +148,7 @@ func (a *Actor[M]) TrySend(m M) error { return a.mb.trySend(m, nil) }
 // handler's context. It is what the bus calls (bus.Inbox). It does not
 // allocate unless the propagator does.
 func (a *Actor[M]) Offer(ctx context.Context, m M) error {
-	return a.mb.trySend(m, a.mb.cfg.extract(ctx))
+	return a.mb.trySend(m, a.cfg.extract(ctx))
 }
 
 // Send puts m in the mailbox, waiting for room until ctx is done. When ctx

@@ -24,8 +24,10 @@ type loop[M any] struct {
 	mb      *mailbox[M]
 	handler Handler[M]
 	// chain is the handler wrapped in the middleware, nil without any
-	// (see WithMiddleware).
-	chain HandleFunc
+	// (see WithMiddleware); hooked is set when there is middleware or a
+	// propagator: without, handle calls the handler directly.
+	chain  HandleFunc
+	hooked bool
 	// asks is set when M is a Request, whose handler must reply.
 	asks bool
 	// id numbers a pool's workers; 0 for an actor.
@@ -86,6 +88,7 @@ type loop[M any] struct {
 func (l *loop[M]) init(mb *mailbox[M], h Handler[M], id, batch int) {
 	l.mb, l.handler, l.id = mb, h, id
 	l.chain = chain(h, mb.cfg.middleware)
+	l.hooked = l.chain != nil || mb.cfg.propagator != nil
 	_, l.asks = any(*new(M)).(abandoner)
 	l.batchCap = min(batch, mb.q.size)
 	l.wake = make(chan struct{}, 1)
@@ -269,15 +272,11 @@ func (l *loop[M]) letGo() {
 // middleware if any, and counts m as handled or failed. c is what m
 // carries.
 func (l *loop[M]) handle(ctx context.Context, m M, c any) {
-	if p := l.mb.cfg.propagator; p != nil {
-		ctx = p.Inject(ctx, c)
-		l.inHandCarried = nil
-	}
 	var err error
-	if l.chain == nil {
+	if !l.hooked {
 		err = l.handler(ctx, m)
 	} else {
-		err = l.chain(ctx, Message{Actor: l.mb.name, Msg: m})
+		err = l.handleHooked(ctx, m, c)
 	}
 	if err != nil {
 		l.failed.Add(1)
@@ -295,6 +294,19 @@ func (l *loop[M]) handle(ctx context.Context, m M, c any) {
 		// A request the handler did not answer must not leave Ask waiting.
 		any(m).(abandoner).abandon(ErrNoReply)
 	}
+}
+
+// handleHooked calls the handler with m through the propagator and the
+// middleware, whichever there is.
+func (l *loop[M]) handleHooked(ctx context.Context, m M, c any) error {
+	if p := l.mb.cfg.propagator; p != nil {
+		ctx = p.Inject(ctx, c)
+		l.inHandCarried = nil
+	}
+	if l.chain == nil {
+		return l.handler(ctx, m)
+	}
+	return l.chain(ctx, Message{Actor: l.mb.name, Msg: m})
 }
 
 func (l *loop[M]) clearPending() {

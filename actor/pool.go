@@ -105,7 +105,7 @@ func (p *Pool[M]) TrySend(m M) error { return p.mb.trySend(m, nil) }
 // handler's context. It is what the bus calls (bus.Inbox). It does not
 // allocate unless the propagator does.
 func (p *Pool[M]) Offer(ctx context.Context, m M) error {
-	return p.mb.trySend(m, p.mb.cfg.extract(ctx))
+	return p.mb.trySend(m, p.cfg.extract(ctx))
 }
 
 // Send puts m in the pool's mailbox, waiting for room until ctx is done.
