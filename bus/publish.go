@@ -36,7 +36,9 @@ import (
 // [Bus.Close], and an error wrapping [ErrInvalid] for a nil bus or a nil
 // interface event.
 //
-// Publish holds no lock and does not allocate for concrete event types,
+// With middleware ([WithMiddleware]), Publish calls it first, and delivers
+// with the context and event it passes on, routed by the event's dynamic
+// type. Publish holds no lock and does not allocate for concrete event types,
 // except on the paths that wait for room or drop an event. An event
 // delivered to subscriptions of an interface type is converted to an
 // interface value once per publish, which allocates unless E is a pointer,
