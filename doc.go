@@ -27,7 +27,7 @@
 //     subscriber and every dropped event counted and reported.
 //
 // The dependencies point down only: the bus delivers to anything with an
-// actor's Send and TrySend, and the supervisor runs anything with
+// actor's Send and Offer, and the supervisor runs anything with
 // Run(ctx) error; neither knows the other.
 //
 // # Sketch

@@ -116,7 +116,7 @@ func (a *Actor[M]) Run(ctx context.Context) (err error) {
 			a.mb.state.Store(idle)
 			return err
 		}
-		a.l.handler = h
+		a.l.setHandler(h)
 	}
 	// Refuse new messages as soon as ctx ends, even while the handler is
 	// busy, and wake the senders waiting for room.
@@ -176,7 +176,16 @@ func (a *Actor[M]) Retire() { a.mb.retire([]*loop[M]{&a.l}, ErrStopped) }
 // TrySend puts m in the mailbox if there is room and never waits. It returns
 // [ErrMailboxFull] when the mailbox is full and [ErrStopped] when the actor
 // has stopped. It does not allocate.
-func (a *Actor[M]) TrySend(m M) error { return a.mb.trySend(m) }
+func (a *Actor[M]) TrySend(m M) error { return a.mb.trySend(m, nil) }
+
+// Offer is [Actor.TrySend] with the sender's context: it puts m in the
+// mailbox if there is room and never waits, whatever ctx, whose values only
+// count: what the [Propagator] extracts from them travels with m to the
+// handler's context. It is what the bus calls (bus.Inbox). It does not
+// allocate unless the propagator does.
+func (a *Actor[M]) Offer(ctx context.Context, m M) error {
+	return a.mb.trySend(m, a.cfg.extract(ctx))
+}
 
 // Send puts m in the mailbox, waiting for room until ctx is done. When ctx
 // ends first it returns an error matching both [ErrMailboxFull] and ctx's
@@ -190,8 +199,11 @@ func (a *Actor[M]) Send(ctx context.Context, m M) error { return a.mb.send(ctx, 
 // the oldest queued message and returns it with evicted true, for the caller
 // to report: the actor does not count it as a dead letter, only as evicted.
 // A message the actor has taken from the mailbox to handle is not evicted.
-// It is what a drop-oldest policy needs, and never waits.
-func (a *Actor[M]) Displace(m M) (old M, evicted bool, err error) { return a.mb.displace(m) }
+// It is what a drop-oldest policy needs, and never waits, whatever ctx,
+// whose values only count (see [Actor.Offer]).
+func (a *Actor[M]) Displace(ctx context.Context, m M) (old M, evicted bool, err error) {
+	return a.mb.displace(ctx, m)
+}
 
 // Stats is a snapshot of an actor's counters.
 type Stats struct {
@@ -203,8 +215,10 @@ type Stats struct {
 	// Handled counts messages the handler returned nil for; Failed those it
 	// returned an error for; Panics the handler panics.
 	Handled, Failed, Panics uint64
-	// DeadLetters counts messages reported as dead letters.
-	DeadLetters uint64
+	// DeadLetters counts messages reported as dead letters; DeadLettersBy
+	// splits them by reason.
+	DeadLetters   uint64
+	DeadLettersBy DeadLetterCounts
 	// Evicted counts messages removed unhandled by [Actor.Displace] (the
 	// caller reports them).
 	Evicted uint64

@@ -628,7 +628,7 @@ func TestMessagesInHand(t *testing.T) {
 	if n := a.Len(); n != 4 {
 		t.Fatalf("Len() = %d; want 4 (1 in the handler, 2 in hand, 3 and 4 queued)", n)
 	}
-	old, evicted, err := a.Displace(6)
+	old, evicted, err := a.Displace(context.Background(), 6)
 	if err != nil || !evicted || old != 3 {
 		t.Fatalf("Displace(6) = %d, %v, %v; want 3 evicted: 2 is in hand", old, evicted, err)
 	}

@@ -135,6 +135,12 @@
 // supervisor, "troupe.path"), so a goroutine profile tells actors apart; a
 // pool's workers add "troupe.worker" with the worker's number.
 //
+// A [Propagator] ([WithPropagator]) carries what a sender's context holds
+// (a trace's span context) with the message to the handler's context, and
+// [WithMiddleware] wraps the handler in middleware of your own (logging,
+// timing, authorisation) or OpenTelemetry's: the module troupeotel
+// provides both. Without them, a message costs nothing more.
+//
 // # Cost
 //
 // Send, TrySend and handling a message do not allocate, in an actor or a

@@ -185,7 +185,7 @@ func (kd *Keyed[K, M]) lookup(key K) (*keyActor[K, M], error) {
 	k.ctx.k = k
 	mb, l := &k.mb, &k.l
 	mb.name, mb.cfg = kd.name, &kd.cfg.config
-	mb.q.init(kd.cfg.mailbox)
+	mb.q.init(kd.cfg.mailbox, kd.cfg.propagator != nil)
 	mb.wait.init(0) // a key's OldestWait is a rough estimate; see waitClock
 	if kd.state == running {
 		mb.state.Store(running)
@@ -193,6 +193,9 @@ func (kd *Keyed[K, M]) lookup(key K) (*keyActor[K, M], error) {
 	l.mb, l.sched, l.id = mb, k, -1
 	_, l.asks = any(*new(M)).(abandoner)
 	l.batch = make([]M, 0, min(keyBatch, kd.cfg.mailbox))
+	if mb.q.carries {
+		l.carried = make([]any, cap(l.batch))
+	}
 	mb.park(l) // asleep until its first message
 	kd.keys[key] = k
 	kd.peak = max(kd.peak, len(kd.keys))
@@ -205,7 +208,16 @@ func (kd *Keyed[K, M]) lookup(key K) (*keyActor[K, M], error) {
 // key's mailbox is full, [ErrTooManyKeys] when key is new and the Keyed
 // holds [WithMaxKeys] keys, and [ErrStopped] when the Keyed has stopped.
 // It does not allocate for an existing key.
-func (kd *Keyed[K, M]) TrySend(key K, m M) error {
+func (kd *Keyed[K, M]) TrySend(key K, m M) error { return kd.trySend(key, m, nil) }
+
+// Offer is [Keyed.TrySend] that carries what the propagator
+// ([WithPropagator]) takes from ctx to the handler, as [Actor.Offer] does.
+// It never waits: ctx only carries values.
+func (kd *Keyed[K, M]) Offer(ctx context.Context, key K, m M) error {
+	return kd.trySend(key, m, kd.cfg.extract(ctx))
+}
+
+func (kd *Keyed[K, M]) trySend(key K, m M, carried any) error {
 	for {
 		k, err := kd.lookup(key)
 		if err != nil {
@@ -213,7 +225,7 @@ func (kd *Keyed[K, M]) TrySend(key K, m M) error {
 		}
 		// ErrStopped from a key that was passivated or removed meanwhile:
 		// the next lookup makes a new one, or says the Keyed stopped.
-		if err = k.mb.trySend(m); err != ErrStopped {
+		if err = k.mb.trySend(m, carried); err != ErrStopped {
 			return err
 		}
 	}
@@ -237,13 +249,13 @@ func (kd *Keyed[K, M]) Send(ctx context.Context, key K, m M) error {
 
 // Displace puts m in key's mailbox, evicting the key's oldest queued
 // message when the mailbox is full, as [Actor.Displace] does.
-func (kd *Keyed[K, M]) Displace(key K, m M) (old M, evicted bool, err error) {
+func (kd *Keyed[K, M]) Displace(ctx context.Context, key K, m M) (old M, evicted bool, err error) {
 	for {
 		k, err := kd.lookup(key)
 		if err != nil {
 			return old, false, err
 		}
-		if old, evicted, err = k.mb.displace(m); err != ErrStopped {
+		if old, evicted, err = k.mb.displace(ctx, m); err != ErrStopped {
 			return old, evicted, err
 		}
 	}

@@ -232,7 +232,7 @@ func (k *keyActor[K, M]) serve() {
 				kd.remove(k, fmt.Errorf("%w for key %v: %w", ErrFactory, k.key, err))
 				return
 			}
-			k.l.handler = h
+			k.l.setHandler(h)
 		}
 		perr, asleep := k.l.serve(ctx)
 		if asleep {
@@ -241,7 +241,7 @@ func (k *keyActor[K, M]) serve() {
 		if perr == nil {
 			break
 		}
-		k.l.handler = nil // the restart starts from the factory
+		k.l.setHandler(nil) // the restart starts from the factory
 		if !kd.restartKey(r, k, perr) {
 			return
 		}

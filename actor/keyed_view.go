@@ -114,7 +114,12 @@ func (in *KeyedInbox[K, M]) Send(ctx context.Context, m M) error {
 // TrySend is [Keyed.TrySend] to m's key.
 func (in *KeyedInbox[K, M]) TrySend(m M) error { return in.kd.TrySend(in.keyOf(m), m) }
 
+// Offer is [Keyed.Offer] to m's key.
+func (in *KeyedInbox[K, M]) Offer(ctx context.Context, m M) error {
+	return in.kd.Offer(ctx, in.keyOf(m), m)
+}
+
 // Displace is [Keyed.Displace] to m's key.
-func (in *KeyedInbox[K, M]) Displace(m M) (old M, evicted bool, err error) {
-	return in.kd.Displace(in.keyOf(m), m)
+func (in *KeyedInbox[K, M]) Displace(ctx context.Context, m M) (old M, evicted bool, err error) {
+	return in.kd.Displace(ctx, in.keyOf(m), m)
 }

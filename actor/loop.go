@@ -23,6 +23,11 @@ import (
 type loop[M any] struct {
 	mb      *mailbox[M]
 	handler Handler[M]
+	// chain is the handler wrapped in the middleware, nil without any
+	// (see WithMiddleware); hooked is set when there is middleware or a
+	// propagator: without, handle calls the handler directly.
+	chain  HandleFunc
+	hooked bool
 	// asks is set when M is a Request, whose handler must reply.
 	asks bool
 	// id numbers a pool's workers; 0 for an actor.
@@ -35,14 +40,20 @@ type loop[M any] struct {
 	batch    []M
 	next     int
 	batchCap int
+	// carried, parallel to batch, holds what the messages carry when the
+	// mailbox has a Propagator; nil otherwise. inHandCarried is what the
+	// message handed out last by nextHeld carries.
+	carried       []any
+	inHandCarried any
 	// inHand is set while the message handed out by nextHeld is still
 	// counted as held in progress.
 	inHand bool
 	// pending is a message whose handler panicked and that is to be retried
 	// first thing when the loop runs again.
-	pending    M
-	hasPending bool
-	attempts   int
+	pending        M
+	pendingCarried any
+	hasPending     bool
+	attempts       int
 
 	// wake is signalled when a message is pushed while the loop is parked,
 	// or when it must stop.
@@ -80,10 +91,22 @@ type loop[M any] struct {
 }
 
 func (l *loop[M]) init(mb *mailbox[M], h Handler[M], id, batch int) {
-	l.mb, l.handler, l.id = mb, h, id
+	l.mb, l.id = mb, id
+	l.setHandler(h)
 	_, l.asks = any(*new(M)).(abandoner)
 	l.batchCap = min(batch, mb.q.size)
 	l.wake = make(chan struct{}, 1)
+}
+
+// setHandler makes h the loop's handler, wrapped in the mailbox's
+// middleware. A factory's handler (NewFrom, NewKeyed) is set at every Run
+// or restart; nil forgets it.
+func (l *loop[M]) setHandler(h Handler[M]) {
+	l.handler, l.chain = h, nil
+	if h != nil {
+		l.chain = chain(h, l.mb.cfg.middleware)
+	}
+	l.hooked = l.chain != nil || l.mb.cfg.propagator != nil
 }
 
 // A scheduler runs a loop that parked with no goroutine (see loop.sched):
@@ -112,17 +135,18 @@ func (l *loop[M]) handled() uint64 { return l.progress.Load() >> heldBits }
 // caller must not touch it.
 func (l *loop[M]) serve(ctx context.Context) (perr *PanicError, asleep bool) {
 	var cur M
+	var curCarried any
 	retry := false
 	defer func() {
 		if v := recover(); v != nil {
 			perr = newPanicError(panics.New(v, 0))
-			l.onPanic(cur, retry, perr)
+			l.onPanic(cur, curCarried, retry, perr)
 		}
 	}()
 	if l.hasPending {
-		cur, retry = l.pending, true
+		cur, curCarried, retry = l.pending, l.pendingCarried, true
 		l.clearPending()
-		l.handle(ctx, cur)
+		l.handle(ctx, cur, curCarried)
 		retry = false
 	}
 	done := ctx.Done()
@@ -147,7 +171,8 @@ func (l *loop[M]) serve(ctx context.Context) (perr *PanicError, asleep bool) {
 			}
 		}
 		cur, _ = l.nextHeld()
-		l.handle(ctx, cur)
+		curCarried = l.inHandCarried
+		l.handle(ctx, cur, curCarried)
 		select {
 		case <-done:
 			return nil, false // the drain handles the rest, with its own context
@@ -217,6 +242,9 @@ const (
 func (l *loop[M]) take(park bool) (took, more bool) {
 	if l.batch == nil {
 		l.batch = make([]M, l.batchCap)
+		if l.mb.q.carries {
+			l.carried = make([]any, l.batchCap)
+		}
 	}
 	l.batch = l.batch[:cap(l.batch)]
 	l.mb.mu.Lock()
@@ -227,9 +255,9 @@ func (l *loop[M]) take(park bool) (took, more bool) {
 	switch {
 	case l.halt.Load():
 	case l.mb.key != nil:
-		k = l.mb.takeKeyed(l, l.batch)
+		k = l.mb.takeKeyed(l, l.batch, l.carried)
 	case !l.dismissed:
-		k = l.mb.q.take(l.batch)
+		k = l.mb.q.take(l.batch, l.carried)
 	}
 	more = k > 0 || !(l.dismissed || l.halt.Load())
 	if k > 0 {
@@ -270,6 +298,10 @@ func (l *loop[M]) nextHeld() (m M, ok bool) {
 	}
 	m = l.batch[l.next]
 	l.batch[l.next] = *new(M)
+	if l.carried != nil {
+		l.inHandCarried = l.carried[l.next]
+		l.carried[l.next] = nil
+	}
 	l.next++
 	l.inHand = true
 	return m, true
@@ -284,9 +316,16 @@ func (l *loop[M]) letGo() {
 	}
 }
 
-// handle calls the handler with m, and counts m as handled or failed.
-func (l *loop[M]) handle(ctx context.Context, m M) {
-	err := l.handler(ctx, m)
+// handle calls the handler with m, through the propagator and the
+// middleware if any, and counts m as handled or failed. c is what m
+// carries.
+func (l *loop[M]) handle(ctx context.Context, m M, c any) {
+	var err error
+	if !l.hooked {
+		err = l.handler(ctx, m)
+	} else {
+		err = l.handleHooked(ctx, m, c)
+	}
 	if err != nil {
 		l.failed.Add(1)
 		l.letGo()
@@ -305,15 +344,28 @@ func (l *loop[M]) handle(ctx context.Context, m M) {
 	}
 }
 
+// handleHooked calls the handler with m through the propagator and the
+// middleware, whichever there is.
+func (l *loop[M]) handleHooked(ctx context.Context, m M, c any) error {
+	if p := l.mb.cfg.propagator; p != nil {
+		ctx = p.Inject(ctx, c)
+		l.inHandCarried = nil
+	}
+	if l.chain == nil {
+		return l.handler(ctx, m)
+	}
+	return l.chain(ctx, Message{Actor: l.mb.name, Msg: m})
+}
+
 func (l *loop[M]) clearPending() {
 	var zero M
-	l.pending, l.hasPending = zero, false
+	l.pending, l.pendingCarried, l.hasPending = zero, nil, false
 }
 
 // onPanic decides the fate of the message in hand when the handler
 // panicked: kept for a retry when the loop runs again, or reported as a dead
 // letter.
-func (l *loop[M]) onPanic(m M, retry bool, perr *PanicError) {
+func (l *loop[M]) onPanic(m M, c any, retry bool, perr *PanicError) {
 	l.letGo()
 	l.panicked.Add(1)
 	if !retry {
@@ -322,7 +374,7 @@ func (l *loop[M]) onPanic(m M, retry bool, perr *PanicError) {
 	l.attempts++
 	l.mb.cfg.logPanic(l.mb.name, l.id, l.attempts, perr)
 	if l.attempts <= l.mb.cfg.maxRetries {
-		l.pending, l.hasPending = m, true
+		l.pending, l.pendingCarried, l.hasPending = m, c, true
 		return
 	}
 	l.mb.deadLetter(m, &panickedError{perr}, l.attempts)
@@ -347,7 +399,7 @@ func (l *loop[M]) drain(ctx context.Context) {
 			}
 			continue
 		}
-		l.drainOne(ctx, m)
+		l.drainOne(ctx, m, l.inHandCarried)
 	}
 }
 
@@ -357,7 +409,7 @@ var errStoppedBeforeRetry = fmt.Errorf("%w: stopped before the retry", ErrPanick
 
 // drainOne handles one message during the drain; a panic there is reported
 // with the message and the drain goes on.
-func (l *loop[M]) drainOne(ctx context.Context, m M) {
+func (l *loop[M]) drainOne(ctx context.Context, m M, c any) {
 	defer func() {
 		if v := recover(); v != nil {
 			perr := newPanicError(panics.New(v, 0))
@@ -366,7 +418,7 @@ func (l *loop[M]) drainOne(ctx context.Context, m M) {
 			l.mb.deadLetter(m, &panickedError{perr}, 1)
 		}
 	}()
-	l.handle(ctx, m)
+	l.handle(ctx, m, c)
 }
 
 // rejectHeld reports the messages the loop holds (taken, or in its

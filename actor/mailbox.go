@@ -2,6 +2,7 @@ package actor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -56,12 +57,13 @@ type mailbox[M any] struct {
 
 	wait    waitClock
 	dead    atomic.Uint64
+	deadBy  [3]atomic.Uint64 // by reason: see deadReason
 	evicted atomic.Uint64
 }
 
 func (mb *mailbox[M]) init(name string, cfg *config) {
 	mb.name, mb.cfg = name, cfg
-	mb.q.init(cfg.mailbox)
+	mb.q.init(cfg.mailbox, cfg.propagator != nil)
 	mb.wait.init(cfg.mailbox)
 }
 
@@ -105,20 +107,20 @@ func (mb *mailbox[M]) full() bool { return mb.q.n+mb.backlogged >= mb.q.size }
 
 // put puts m in the mailbox if it accepts messages and has room. It returns
 // m's sequence number (0 if it was not put) and the loop to wake, for
-// accepted. mb.mu is held.
-func (mb *mailbox[M]) put(m M) (seq uint64, wake *loop[M], err error) {
+// accepted; c is what m carries (see Propagator). mb.mu is held.
+func (mb *mailbox[M]) put(m M, c any) (seq uint64, wake *loop[M], err error) {
 	if mb.state.Load() >= draining {
 		return 0, nil, ErrStopped
 	}
 	if mb.full() {
 		return 0, nil, ErrMailboxFull
 	}
-	return mb.push(m)
+	return mb.push(m, c)
 }
 
-// push appends m and pops a parked loop to wake. mb.mu is held.
-func (mb *mailbox[M]) push(m M) (seq uint64, wake *loop[M], err error) {
-	mb.q.push(m)
+// push appends m, carrying c, and pops a parked loop to wake. mb.mu is held.
+func (mb *mailbox[M]) push(m M, c any) (seq uint64, wake *loop[M], err error) {
+	mb.q.push(m, c)
 	if n := len(mb.parked); n > 0 {
 		wake = mb.parked[n-1]
 		wake.parked = false
@@ -142,10 +144,11 @@ func (mb *mailbox[M]) accepted(seq uint64, wake *loop[M]) {
 	}
 }
 
-// trySend is TrySend of the mailbox's owner.
-func (mb *mailbox[M]) trySend(m M) error {
+// trySend is TrySend of the mailbox's owner, and its Offer with c, what
+// the sender's context carries.
+func (mb *mailbox[M]) trySend(m M, c any) error {
 	mb.mu.Lock()
-	seq, wake, err := mb.put(m)
+	seq, wake, err := mb.put(m, c)
 	mb.mu.Unlock()
 	mb.accepted(seq, wake)
 	return err
@@ -153,7 +156,8 @@ func (mb *mailbox[M]) trySend(m M) error {
 
 // send is Send of the mailbox's owner.
 func (mb *mailbox[M]) send(ctx context.Context, m M) error {
-	if err := mb.trySend(m); err != ErrMailboxFull {
+	c := mb.cfg.extract(ctx)
+	if err := mb.trySend(m, c); err != ErrMailboxFull {
 		return err
 	}
 	if self, _ := ctx.Value(selfKey{}).(*mailbox[M]); self == mb {
@@ -161,7 +165,7 @@ func (mb *mailbox[M]) send(ctx context.Context, m M) error {
 	}
 	for {
 		mb.mu.Lock()
-		seq, wake, err := mb.put(m)
+		seq, wake, err := mb.put(m, c)
 		if err != ErrMailboxFull {
 			mb.mu.Unlock()
 			mb.accepted(seq, wake)
@@ -186,20 +190,21 @@ func (mb *mailbox[M]) send(ctx context.Context, m M) error {
 
 // displace is Displace of the mailbox's owner. A keyed pool's backlogs are
 // not evicted from: they are messages its loops have taken.
-func (mb *mailbox[M]) displace(m M) (old M, evicted bool, err error) {
+func (mb *mailbox[M]) displace(ctx context.Context, m M) (old M, evicted bool, err error) {
+	c := mb.cfg.extract(ctx)
 	mb.mu.Lock()
 	if mb.state.Load() >= draining {
 		mb.mu.Unlock()
 		return old, false, ErrStopped
 	}
 	if mb.full() {
-		if old, evicted = mb.q.pop(); !evicted {
+		if old, _, evicted = mb.q.pop(); !evicted {
 			mb.mu.Unlock()
 			return old, false, ErrMailboxFull
 		}
 		mb.evicted.Add(1)
 	}
-	seq, wake, _ := mb.push(m)
+	seq, wake, _ := mb.push(m, c)
 	mb.mu.Unlock()
 	mb.accepted(seq, wake)
 	return old, evicted, nil
@@ -289,7 +294,7 @@ func (mb *mailbox[M]) retire(loops []*loop[M], reason error) {
 			l.dropBacklog()
 		}
 		clear(mb.owners)
-		for m, ok := mb.q.pop(); ok; m, ok = mb.q.pop() {
+		for m, _, ok := mb.q.pop(); ok; m, _, ok = mb.q.pop() {
 			left = append(left, letter{m, reason, 0})
 		}
 	})
@@ -308,7 +313,7 @@ var errRetiredPending = fmt.Errorf("%w before its retry: %w", ErrStopped, ErrPan
 func (mb *mailbox[M]) reject(reason error) {
 	for {
 		mb.mu.Lock()
-		m, ok := mb.q.pop()
+		m, _, ok := mb.q.pop()
 		mb.mu.Unlock()
 		if !ok {
 			return
@@ -319,6 +324,7 @@ func (mb *mailbox[M]) reject(reason error) {
 
 func (mb *mailbox[M]) deadLetter(m M, reason error, attempts int) {
 	mb.dead.Add(1)
+	mb.deadBy[deadReason(reason)].Add(1)
 	mb.cfg.deadLetter(mb.name, m, reason, attempts)
 }
 
@@ -355,8 +361,13 @@ func (mb *mailbox[M]) stats(loops []*loop[M]) Stats {
 		Name:        mb.name,
 		Capacity:    mb.q.size,
 		DeadLetters: mb.dead.Load(),
-		Evicted:     mb.evicted.Load(),
-		Running:     mb.state.Load() == running,
+		DeadLettersBy: DeadLetterCounts{
+			Panicked:     mb.deadBy[0].Load(),
+			DrainTimeout: mb.deadBy[1].Load(),
+			Stopped:      mb.deadBy[2].Load(),
+		},
+		Evicted: mb.evicted.Load(),
+		Running: mb.state.Load() == running,
 	}
 	mb.mu.Lock()
 	s.Queued = mb.queued()
@@ -370,4 +381,27 @@ func (mb *mailbox[M]) stats(loops []*loop[M]) Stats {
 	s.OldestWait = mb.wait.oldest(mb.q.pushed, s.Queued)
 	mb.mu.Unlock()
 	return s
+}
+
+// A DeadLetterCounts counts an actor's dead letters by reason.
+type DeadLetterCounts struct {
+	// Panicked counts those whose handler panicked ([ErrPanicked]).
+	Panicked uint64
+	// DrainTimeout counts those left when the drain timed out
+	// ([ErrDrainTimeout]).
+	DrainTimeout uint64
+	// Stopped counts those reported by Retire ([ErrStopped]), a message
+	// kept for a retry included.
+	Stopped uint64
+}
+
+// deadReason returns the index in mailbox.deadBy of a dead letter's reason.
+func deadReason(reason error) int {
+	switch {
+	case errors.Is(reason, ErrDrainTimeout):
+		return 1
+	case errors.Is(reason, ErrStopped):
+		return 2
+	}
+	return 0
 }

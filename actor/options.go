@@ -46,6 +46,8 @@ type config struct {
 	maxRetries   int
 	logs         *lograte.Limiter[logKey] // bounds the default logging; see report.go
 	clock        Clock                    // nil: the system clock; see WithClock
+	propagator   Propagator               // see WithPropagator
+	middleware   []Middleware             // see WithMiddleware
 }
 
 func defaultConfig() config {

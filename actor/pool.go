@@ -95,7 +95,16 @@ func (p *Pool[M]) Name() string { return p.mb.name }
 // TrySend puts m in the pool's mailbox if there is room and never waits. It
 // returns [ErrMailboxFull] when the mailbox is full and [ErrStopped] when the
 // pool has stopped. It does not allocate.
-func (p *Pool[M]) TrySend(m M) error { return p.mb.trySend(m) }
+func (p *Pool[M]) TrySend(m M) error { return p.mb.trySend(m, nil) }
+
+// Offer is [Pool.TrySend] with the sender's context: it puts m in the
+// mailbox if there is room and never waits, whatever ctx, whose values only
+// count: what the [Propagator] extracts from them travels with m to the
+// handler's context. It is what the bus calls (bus.Inbox). It does not
+// allocate unless the propagator does.
+func (p *Pool[M]) Offer(ctx context.Context, m M) error {
+	return p.mb.trySend(m, p.cfg.extract(ctx))
+}
 
 // Send puts m in the pool's mailbox, waiting for room until ctx is done.
 // When ctx ends first it returns an error matching both [ErrMailboxFull] and
@@ -109,8 +118,10 @@ func (p *Pool[M]) Send(ctx context.Context, m M) error { return p.mb.send(ctx, m
 // Displace puts m in the pool's mailbox; when the mailbox is full it first
 // removes the oldest queued message and returns it with evicted true, for the
 // caller to report, as [Actor.Displace] does. It never waits and is what a
-// drop-oldest policy needs.
-func (p *Pool[M]) Displace(m M) (old M, evicted bool, err error) { return p.mb.displace(m) }
+// drop-oldest policy needs; ctx is as for [Pool.Offer].
+func (p *Pool[M]) Displace(ctx context.Context, m M) (old M, evicted bool, err error) {
+	return p.mb.displace(ctx, m)
+}
 
 // SetWorkers sets the number of workers. While a Run is active it applies
 // the change promptly but does not wait for it: new workers start at once;

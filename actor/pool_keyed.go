@@ -21,6 +21,7 @@ type owner[M any] struct {
 // keyedMsg is a message in a backlog, with its key.
 type keyedMsg[M any] struct {
 	m M
+	c any // what m carries (see Propagator)
 	k uint64
 }
 
@@ -28,7 +29,7 @@ type keyedMsg[M any] struct {
 // from its backlog, then from the queue, passing on the messages of keys
 // other workers own. It first lets go of the key of the message l handled
 // last. A dismissed worker takes only its backlog. It returns 1 or 0.
-func (mb *mailbox[M]) takeKeyed(l *loop[M], dst []M) int {
+func (mb *mailbox[M]) takeKeyed(l *loop[M], dst []M, dstCarried []any) int {
 	if l.hasKey {
 		l.hasKey = false
 		if o := mb.owners[l.key]; o.n > 1 {
@@ -44,13 +45,16 @@ func (mb *mailbox[M]) takeKeyed(l *loop[M], dst []M) int {
 		l.backlog = l.backlog[1:]
 		mb.backlogged--
 		dst[0], l.key, l.hasKey = k.m, k.k, true
+		if dstCarried != nil {
+			dstCarried[0] = k.c
+		}
 		return 1
 	}
 	if l.dismissed {
 		return 0
 	}
 	for {
-		m, ok := mb.q.pop()
+		m, c, ok := mb.q.pop()
 		if !ok {
 			return 0
 		}
@@ -58,7 +62,7 @@ func (mb *mailbox[M]) takeKeyed(l *loop[M], dst []M) int {
 		if o, owned := mb.owners[k]; owned {
 			// l owns no key now: its backlog is empty and its last key
 			// let go.
-			o.l.backlog = append(o.l.backlog, keyedMsg[M]{m, k})
+			o.l.backlog = append(o.l.backlog, keyedMsg[M]{m, c, k})
 			o.n++
 			mb.owners[k] = o
 			mb.backlogged++
@@ -69,6 +73,9 @@ func (mb *mailbox[M]) takeKeyed(l *loop[M], dst []M) int {
 		}
 		mb.owners[k] = owner[M]{l, 1}
 		dst[0], l.key, l.hasKey = m, k, true
+		if dstCarried != nil {
+			dstCarried[0] = c
+		}
 		return 1
 	}
 }

@@ -540,7 +540,7 @@ func TestPoolAskDisplaceDeadlockLabels(t *testing.T) {
 		d := actor.NewPool("displace", 2, func(context.Context, int) error { return nil }, actor.WithMailbox(2))
 		_ = d.TrySend(1)
 		_ = d.TrySend(2)
-		old, evicted, err := d.Displace(3)
+		old, evicted, err := d.Displace(context.Background(), 3)
 		if old != 1 || !evicted || err != nil {
 			t.Errorf("Displace = %d, %v, %v; want 1, true, nil", old, evicted, err)
 		}

@@ -24,14 +24,20 @@ type ring[M any] struct {
 	// pushed counts the messages pushed so far: the sequence number of the
 	// latest, for the wait clock.
 	pushed uint64
+	// carries is set when the mailbox has a [Propagator]: carried, parallel
+	// to buf, then holds what each message's sender's context carries.
+	// Without one, carried stays nil and costs nothing.
+	carries bool
+	carried []any
 }
 
-func (q *ring[M]) init(size int) { q.size = size }
+func (q *ring[M]) init(size int, carries bool) { q.size, q.carries = size, carries }
 
 func (q *ring[M]) full() bool { return q.n == q.size }
 
-// push appends m to a ring that is not full.
-func (q *ring[M]) push(m M) {
+// push appends m, with what its sender's context carries (c, kept only
+// when the ring carries), to a ring that is not full.
+func (q *ring[M]) push(m M, c any) {
 	n := q.n
 	if n == 0 {
 		q.ready.Store(true)
@@ -44,6 +50,9 @@ func (q *ring[M]) push(m M) {
 		i -= len(q.buf)
 	}
 	q.buf[i] = m
+	if q.carries {
+		q.carried[i] = c
+	}
 	q.n = n + 1
 	q.pushed++
 }
@@ -52,37 +61,51 @@ func (q *ring[M]) push(m M) {
 // from one slot: an idle keyed actor that had one message holds one.
 func (q *ring[M]) grow() {
 	buf := make([]M, min(max(2*len(q.buf), 1), q.size))
+	if q.carries {
+		carried := make([]any, len(buf))
+		copyRing(carried[:q.n], q.carried, q.head)
+		q.carried = carried
+	}
 	q.copyOut(buf[:q.n])
 	q.buf, q.head = buf, 0
 }
 
 // copyOut copies the oldest len(dst) queued messages to dst, without
 // removing them.
-func (q *ring[M]) copyOut(dst []M) {
-	k := copy(dst, q.buf[q.head:])
-	copy(dst[k:], q.buf)
+func (q *ring[M]) copyOut(dst []M) { copyRing(dst, q.buf, q.head) }
+
+// copyRing copies the len(dst) elements of the ring buffer buf from head.
+func copyRing[T any](dst, buf []T, head int) {
+	k := copy(dst, buf[head:])
+	copy(dst[k:], buf)
 }
 
-// pop removes and returns the oldest message, if any.
-func (q *ring[M]) pop() (m M, ok bool) {
+// pop removes and returns the oldest message, if any, and what it carries.
+func (q *ring[M]) pop() (m M, c any, ok bool) {
 	n := q.n
 	if n == 0 {
-		return m, false
+		return m, nil, false
 	}
 	m = q.buf[q.head]
+	if q.carries {
+		c = q.carried[q.head]
+	}
 	q.remove(1, n)
-	return m, true
+	return m, c, true
 }
 
-// take moves up to len(dst) of the oldest messages to dst and returns how
-// many it moved.
-func (q *ring[M]) take(dst []M) int {
+// take moves up to len(dst) of the oldest messages to dst, and what they
+// carry to dstCarried when the ring carries, and returns how many it moved.
+func (q *ring[M]) take(dst []M, dstCarried []any) int {
 	n := q.n
 	k := min(n, len(dst))
 	if k == 0 {
 		return 0
 	}
 	q.copyOut(dst[:k])
+	if q.carries {
+		copyRing(dstCarried[:k], q.carried, q.head)
+	}
 	q.remove(k, n)
 	return k
 }
@@ -91,11 +114,9 @@ func (q *ring[M]) take(dst []M) int {
 // so that the garbage collector can free what they point to.
 func (q *ring[M]) remove(k, n int) {
 	end := q.head + k
-	if end <= len(q.buf) {
-		clear(q.buf[q.head:end])
-	} else {
-		clear(q.buf[q.head:])
-		clear(q.buf[:end-len(q.buf)])
+	clearRing(q.buf, q.head, end)
+	if q.carries {
+		clearRing(q.carried, q.head, end)
 	}
 	q.head = end
 	if q.head >= len(q.buf) {
@@ -104,5 +125,16 @@ func (q *ring[M]) remove(k, n int) {
 	q.n = n - k
 	if q.n == 0 {
 		q.ready.Store(false)
+	}
+}
+
+// clearRing clears the elements of the ring buffer buf from head to end,
+// which may wrap around.
+func clearRing[T any](buf []T, head, end int) {
+	if end <= len(buf) {
+		clear(buf[head:end])
+	} else {
+		clear(buf[head:])
+		clear(buf[:end-len(buf)])
 	}
 }

@@ -10,13 +10,28 @@ import (
 // TestRingModel runs random pushes, pops and takes against a slice and
 // checks that the ring buffer keeps the same messages in the same order,
 // across wrap-arounds and growth, never holds more than its size and
-// clears the slots it gives up.
+// clears the slots it gives up; a ring that carries keeps each message's
+// carried value beside it, and one that does not keeps none.
 func TestRingModel(t *testing.T) {
+	for _, carries := range []bool{false, true} {
+		testRingModel(t, carries)
+	}
+}
+
+func testRingModel(t *testing.T, carries bool) {
+	// carriedOf is what the message m carries: its value, when the ring
+	// carries.
+	carriedOf := func(m *int) any {
+		if !carries {
+			return nil
+		}
+		return *m
+	}
 	for seed := range uint64(50) {
 		rng := rand.New(rand.NewPCG(seed, seed))
 		size := 1 + rng.IntN(40)
 		var q ring[*int]
-		q.init(size)
+		q.init(size, carries)
 		var model []*int
 		next := 0
 		for range 2000 {
@@ -30,27 +45,36 @@ func TestRingModel(t *testing.T) {
 				}
 				v := next
 				next++
-				q.push(&v)
+				q.push(&v, carriedOf(&v))
 				model = append(model, &v)
 			case op < 7:
-				m, ok := q.pop()
+				m, c, ok := q.pop()
 				if ok != (len(model) > 0) {
 					t.Fatalf("seed %d: pop ok = %v with %d queued", seed, ok, len(model))
 				}
 				if ok {
-					if m != model[0] {
-						t.Fatalf("seed %d: popped %d; want %d", seed, *m, *model[0])
+					if m != model[0] || c != carriedOf(m) {
+						t.Fatalf("seed %d: popped %d carrying %v; want %d carrying %v", seed, *m, c, *model[0], carriedOf(model[0]))
 					}
 					model = model[1:]
 				}
 			default:
 				dst := make([]*int, 1+rng.IntN(batchSize))
-				k := q.take(dst)
+				dstCarried := make([]any, len(dst))
+				k := q.take(dst, dstCarried)
 				want := min(len(dst), len(model))
 				if k != want || !slices.Equal(dst[:k], model[:k]) {
 					t.Fatalf("seed %d: took %d messages; want %d in order", seed, k, want)
 				}
+				for i, m := range dst[:k] {
+					if dstCarried[i] != carriedOf(m) {
+						t.Fatalf("seed %d: took %d carrying %v; want %v", seed, *m, dstCarried[i], carriedOf(m))
+					}
+				}
 				model = model[k:]
+			}
+			if carries && len(q.carried) != len(q.buf) || !carries && q.carried != nil {
+				t.Fatalf("seed %d: %d carried slots beside %d; want %v", seed, len(q.carried), len(q.buf), carries)
 			}
 			if q.n != len(model) || q.ready.Load() != (q.n > 0) || len(q.buf) > size {
 				t.Fatalf("seed %d: %d queued (ready %v) in a buffer of %d; want %d of at most %d", seed, q.n, q.ready.Load(), len(q.buf), len(model), size)
@@ -58,7 +82,7 @@ func TestRingModel(t *testing.T) {
 			// The slots outside the queue hold nothing for the garbage
 			// collector to keep.
 			for i := len(model); i < len(q.buf); i++ {
-				if q.buf[(q.head+i)%len(q.buf)] != nil {
+				if q.buf[(q.head+i)%len(q.buf)] != nil || carries && q.carried[(q.head+i)%len(q.buf)] != nil {
 					t.Fatalf("seed %d: slot %d outside the queue not cleared", seed, i)
 				}
 			}

@@ -104,7 +104,7 @@ func (t *timer[M]) fire() {
 		mb.mu.Unlock()
 		return
 	}
-	seq, wake, err := mb.put(t.m)
+	seq, wake, err := mb.put(t.m, nil)
 	if t.every > 0 && err != ErrStopped {
 		t.stop = mb.cfg.clk().AfterFunc(t.every, t.fire)
 	} else {

@@ -48,7 +48,7 @@ func channels(n, want int) (chs []chan benchEvent, wait func() int) {
 
 // actors subscribes n running actors to benchEvent on b; wait waits until
 // they handled want events in all, then stops them.
-func actors[E any](b *testing.B, bs *bus.Bus, n, want int) (wait func()) {
+func actors[E any](b *testing.B, bs *bus.Bus, n, want int, opts ...actor.Option) (wait func()) {
 	var handled atomic.Int64
 	done := make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -61,7 +61,7 @@ func actors[E any](b *testing.B, bs *bus.Bus, n, want int) (wait func()) {
 				close(done)
 			}
 			return nil
-		})
+		}, opts...)
 		if _, err := bus.Subscribe[E](bs, a); err != nil {
 			b.Fatal(err)
 		}
@@ -106,6 +106,36 @@ func BenchmarkPublish(b *testing.B) {
 	}
 	wait()
 }
+
+// BenchmarkPublishMiddleware is BenchmarkPublish with a pass-through
+// middleware on the bus and on the actor, and a propagator on the actor
+// that carries nothing: the cost of the hooks themselves, beside the
+// hookless BenchmarkPublish, which they must not slow down.
+func BenchmarkPublishMiddleware(b *testing.B) {
+	b.ReportAllocs()
+	bs := bus.New(bus.WithMiddleware(func(next bus.PublishFunc) bus.PublishFunc {
+		return func(ctx context.Context, p bus.Publication) error { return next(ctx, p) }
+	}))
+	wait := actors[benchEvent](b, bs, 1, b.N,
+		actor.WithPropagator(nopPropagator{}),
+		actor.WithMiddleware(func(next actor.HandleFunc) actor.HandleFunc {
+			return func(ctx context.Context, m actor.Message) error { return next(ctx, m) }
+		}))
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := bus.Publish(ctx, bs, ev(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	wait()
+}
+
+// nopPropagator carries nothing.
+type nopPropagator struct{}
+
+func (nopPropagator) Extract(context.Context) any                       { return nil }
+func (nopPropagator) Inject(ctx context.Context, _ any) context.Context { return ctx }
 
 // BenchmarkBaselineChannel10 sends each event to ten channels, each drained
 // by its own goroutine.
@@ -248,19 +278,20 @@ func BenchmarkPublishNoConsumer(b *testing.B) {
 	}
 }
 
-// BenchmarkBaselineInterfaceCall calls TrySend on n inboxes through the
+// BenchmarkBaselineInterfaceCall calls Offer on n inboxes through the
 // Inbox interface, as a hand-written fan-out would.
 func BenchmarkBaselineInterfaceCall(b *testing.B) {
 	for _, n := range []int{1, 10} {
 		b.Run(fmt.Sprint("subs=", n), func(b *testing.B) {
 			b.ReportAllocs()
+			ctx := b.Context()
 			var ins []bus.Inbox[benchEvent]
 			for _, in := range nopInboxes[benchEvent](n) {
 				ins = append(ins, in)
 			}
 			for i := 0; b.Loop(); i++ {
 				for _, in := range ins {
-					if err := in.TrySend(ev(i)); err != nil {
+					if err := in.Offer(ctx, ev(i)); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -37,6 +37,10 @@ type Bus struct {
 	// deliveries under way finished: waits for room are canceled from then
 	// on.
 	aborted atomic.Bool
+
+	// publish is the middleware around the delivery, nil without any (see
+	// WithMiddleware).
+	publish PublishFunc
 }
 
 // An Option configures a [Bus] at construction.
@@ -48,6 +52,7 @@ type config struct {
 	onSlow       func(SlowSubscriber)
 	slowAfter    time.Duration
 	logs         *lograte.Limiter[logKey] // bounds the default logging; see deadletter.go
+	middleware   []Middleware             // see WithMiddleware
 }
 
 func (c *config) log() *slog.Logger {
@@ -123,6 +128,7 @@ func New(opts ...Option) *Bus {
 	for _, o := range opts {
 		o(&b.cfg)
 	}
+	b.chain()
 	b.table.Store(newTable(map[reflect.Type]*route{}))
 	return b
 }

@@ -66,9 +66,9 @@ type gone struct {
 
 func (g *gone) Name() string { return g.name }
 func (g *gone) Send(_ context.Context, e int) error {
-	return g.TrySend(e)
+	return g.Offer(context.Background(), e)
 }
-func (g *gone) TrySend(int) error {
+func (g *gone) Offer(context.Context, int) error {
 	if g.unsubd.Load() {
 		g.t.Errorf("%s: delivery after Unsubscribe returned", g.name)
 	}
@@ -132,14 +132,14 @@ type tally struct{ n atomic.Int64 }
 
 func (c *tally) Name() string                        { return "tally" }
 func (c *tally) Send(_ context.Context, _ int) error { c.n.Add(1); return nil }
-func (c *tally) TrySend(int) error                   { c.n.Add(1); return nil }
+func (c *tally) Offer(context.Context, int) error    { c.n.Add(1); return nil }
 
 // anyInbox adapts a gone to Inbox[any].
 type anyInbox struct{ g *gone }
 
-func (a anyInbox) Name() string                          { return a.g.name }
-func (a anyInbox) Send(ctx context.Context, e any) error { return a.g.Send(ctx, e.(int)) }
-func (a anyInbox) TrySend(e any) error                   { return a.g.TrySend(e.(int)) }
+func (a anyInbox) Name() string                           { return a.g.name }
+func (a anyInbox) Send(ctx context.Context, e any) error  { return a.g.Send(ctx, e.(int)) }
+func (a anyInbox) Offer(ctx context.Context, e any) error { return a.g.Offer(ctx, e.(int)) }
 
 // Unsubscribe ends a publisher's wait for room in the inbox.
 func TestUnsubscribeCancelsWait(t *testing.T) {

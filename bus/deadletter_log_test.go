@@ -17,11 +17,11 @@ import (
 // fullInbox is an inbox that never has room.
 type fullInbox struct{}
 
-func (fullInbox) Name() string                    { return "full" }
-func (fullInbox) Send(context.Context, int) error { return errfull.Err }
-func (fullInbox) TrySend(int) error               { return errfull.Err }
-func (fullInbox) Len() int                        { return 1 }
-func (fullInbox) Cap() int                        { return 1 }
+func (fullInbox) Name() string                     { return "full" }
+func (fullInbox) Send(context.Context, int) error  { return errfull.Err }
+func (fullInbox) Offer(context.Context, int) error { return errfull.Err }
+func (fullInbox) Len() int                         { return 1 }
+func (fullInbox) Cap() int                         { return 1 }
 
 // textLog returns a logger writing text lines without their time to buf.
 func textLog(buf *bytes.Buffer) *slog.Logger {

@@ -74,6 +74,11 @@
 // in a Block inbox (beyond a few yields) and dropping an event allocate. The
 // cost of a publish does not depend on the subscriptions to other types.
 //
+// [WithMiddleware] wraps every publish (logging, a publish span); the
+// context it passes on is the one the inboxes get in Offer and Send, and an
+// actor with a propagator (actor.WithPropagator) carries what it holds to
+// its handler. Without middleware, a publish costs nothing more.
+//
 // Package [github.com/troupe-go/troupe/bus/bustest] helps test code that
 // uses a bus.
 package bus

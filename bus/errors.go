@@ -25,7 +25,7 @@ var (
 	// event twice.
 	ErrDuplicate = errors.New("bus: inbox already subscribed to this event type")
 
-	// ErrFull is what an [Inbox]'s TrySend returns when it has no room. It
+	// ErrFull is what an [Inbox]'s Offer returns when it has no room. It
 	// is the same value as actor.ErrMailboxFull, so an actor's error and a
 	// user inbox's error are told apart from other refusals the same way.
 	ErrFull = errfull.Err

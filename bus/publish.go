@@ -36,7 +36,9 @@ import (
 // [Bus.Close], and an error wrapping [ErrInvalid] for a nil bus or a nil
 // interface event.
 //
-// Publish holds no lock and does not allocate for concrete event types,
+// With middleware ([WithMiddleware]), Publish calls it first, and delivers
+// with the context and event it passes on, routed by the event's dynamic
+// type. Publish holds no lock and does not allocate for concrete event types,
 // except on the paths that wait for room or drop an event. An event
 // delivered to subscriptions of an interface type is converted to an
 // interface value once per publish, which allocates unless E is a pointer,
@@ -44,6 +46,9 @@ import (
 func Publish[E any](ctx context.Context, b *Bus, e E) error {
 	if b == nil {
 		return errNilBus
+	}
+	if b.publish != nil {
+		return b.publishVia(ctx, any(e))
 	}
 	r := b.routeOf(reflect.TypeFor[E]())
 	if r == nil {
@@ -124,7 +129,7 @@ func deliver[E any](ctx context.Context, b *Bus, direct []*typed[E], e E, boxed 
 		if sealed != nil && sealed[i] {
 			continue
 		}
-		wait, err := t.offer(e)
+		wait, err := t.offer(ctx, e)
 		if wait {
 			pend = append(pend, int32(i))
 		} else if err != nil {
@@ -135,7 +140,7 @@ func deliver[E any](ctx context.Context, b *Bus, direct []*typed[E], e E, boxed 
 		if sealed != nil && sealed[n+i] {
 			continue
 		}
-		wait, err := d.offerAny(v)
+		wait, err := d.offerAny(ctx, v)
 		if wait {
 			pend = append(pend, int32(n+i))
 		} else if err != nil {
@@ -185,7 +190,7 @@ type deliverer interface {
 	// removeFrom returns a new []*typed[T] of list's elements but the
 	// deliverer.
 	removeFrom(list any) any
-	offerAny(v any) (wait bool, err error)
+	offerAny(ctx context.Context, v any) (wait bool, err error)
 	waitAny(ctx context.Context, v any) error
 }
 
@@ -214,19 +219,20 @@ func (t *typed[T]) removeFrom(list any) any {
 	return out
 }
 
-func (t *typed[T]) offerAny(v any) (bool, error) { return t.offer(v.(T)) }
+func (t *typed[T]) offerAny(ctx context.Context, v any) (bool, error) { return t.offer(ctx, v.(T)) }
 
 func (t *typed[T]) waitAny(ctx context.Context, v any) error { return t.wait(ctx, v.(T)) }
 
-// offer tries to deliver e without waiting, within the subscription's
+// offer tries to deliver e without waiting (ctx, the publisher's, is
+// passed on for its values only), within the subscription's
 // guard, which the caller entered and offer leaves. It reports whether the
 // subscription is a Block one that must wait for room, and returns a
 // *DeliveryError when the inbox rejected e. Drops are reported before the
 // guard is left, so that once Unsubscribe or Close returns every event
 // offered is counted.
-func (t *typed[T]) offer(e T) (wait bool, err error) {
+func (t *typed[T]) offer(ctx context.Context, e T) (wait bool, err error) {
 	s := t.s
-	err = t.in.TrySend(e)
+	err = t.in.Offer(ctx, e)
 	if err == nil {
 		if s.slow.Load() {
 			s.recovering()
@@ -250,7 +256,7 @@ func (t *typed[T]) offer(e T) (wait bool, err error) {
 		s.leave(false)
 		return false, nil
 	}
-	delivered, err := t.displace(e)
+	delivered, err := t.displace(ctx, e)
 	s.becameSlow()
 	s.leave(delivered)
 	return false, err
@@ -266,10 +272,10 @@ const displaceTries = 3
 
 // displace puts e in a full inbox by evicting the oldest events, and
 // reports whether e was delivered.
-func (t *typed[T]) displace(e T) (delivered bool, err error) {
+func (t *typed[T]) displace(ctx context.Context, e T) (delivered bool, err error) {
 	s := t.s
 	for range displaceTries {
-		old, evicted, err := t.disp.Displace(e)
+		old, evicted, err := t.disp.Displace(ctx, e)
 		if evicted {
 			s.dropped(reasonOldest, old, ErrDroppedOldest)
 		}
@@ -298,7 +304,7 @@ func (t *typed[T]) wait(ctx context.Context, e T) error {
 	// trying again first saves the allocations of a cancelable wait.
 	for range spinTries {
 		runtime.Gosched()
-		err := t.in.TrySend(e)
+		err := t.in.Offer(ctx, e)
 		if err == nil {
 			s.leave(true)
 			return nil

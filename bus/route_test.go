@@ -133,7 +133,7 @@ func (c *counter) Send(ctx context.Context, e int) error {
 		return fmt.Errorf("%w: %w", bus.ErrFull, ctx.Err())
 	}
 }
-func (c *counter) TrySend(e int) error {
+func (c *counter) Offer(_ context.Context, e int) error {
 	select {
 	case c.n <- e:
 		return nil

@@ -233,7 +233,7 @@ func (s *Subscription) Where() string { return s.where }
 // for room in its inbox (their events are reported as dead letters with
 // [ErrCanceled] and [ErrUnsubscribed]) and waits for the deliveries under
 // way to end, which never takes longer than the offers of the publishes
-// under way (each a TrySend or Displace and the hooks) and a canceled Send.
+// under way (each an Offer or Displace and the hooks) and a canceled Send.
 // A publish concurrent with Unsubscribe may or may not deliver to the
 // subscription; if not, the event is not reported, as for a publish after
 // Unsubscribe, unless it was offered already and was to wait for room. It

@@ -14,7 +14,7 @@ type nopInbox[E any] struct{ n atomic.Int64 }
 
 func (*nopInbox[E]) Name() string                         { return "nop" }
 func (in *nopInbox[E]) Send(_ context.Context, _ E) error { in.n.Add(1); return nil }
-func (in *nopInbox[E]) TrySend(E) error                   { in.n.Add(1); return nil }
+func (in *nopInbox[E]) Offer(context.Context, E) error    { in.n.Add(1); return nil }
 
 func nopInboxes[E any](n int) []*nopInbox[E] {
 	ins := make([]*nopInbox[E], n)

@@ -25,7 +25,7 @@ func TestRecorderConcurrent(t *testing.T) {
 	for g := range 4 {
 		wg.Go(func() {
 			for i := range 100 {
-				if err := r.TrySend(g*100 + i); err != nil {
+				if err := r.Offer(ctx, g*100+i); err != nil {
 					t.Error(err)
 				}
 			}
@@ -89,14 +89,14 @@ func TestWaitTimesOut(t *testing.T) {
 func TestQueue(t *testing.T) {
 	ctx := ctxFor(t)
 	q := bustest.NewQueue[int]("q", 2)
-	if err := q.TrySend(1); err != nil {
+	if err := q.Offer(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
-	_ = q.TrySend(2)
-	if err := q.TrySend(3); !errors.Is(err, bus.ErrFull) {
-		t.Errorf("TrySend on full: got %v; want ErrFull", err)
+	_ = q.Offer(ctx, 2)
+	if err := q.Offer(ctx, 3); !errors.Is(err, bus.ErrFull) {
+		t.Errorf("Offer on full: got %v; want ErrFull", err)
 	}
-	old, evicted, err := q.Displace(3)
+	old, evicted, err := q.Displace(ctx, 3)
 	if old != 1 || !evicted || err != nil {
 		t.Errorf("Displace: got %d, %v, %v; want 1, true, nil", old, evicted, err)
 	}
@@ -116,8 +116,8 @@ func TestQueue(t *testing.T) {
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	_ = q.TrySend(1)
-	_ = q.TrySend(2)
+	_ = q.Offer(ctx, 1)
+	_ = q.Offer(ctx, 2)
 	if err := q.Send(cctx, 5); !errors.Is(err, bus.ErrFull) || !errors.Is(err, context.Canceled) {
 		t.Errorf("Send canceled: got %v; want ErrFull and context.Canceled", err)
 	}

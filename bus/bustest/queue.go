@@ -37,8 +37,9 @@ func NewQueue[E any](name string, capacity int) *Queue[E] {
 // Name returns the queue's name.
 func (q *Queue[E]) Name() string { return q.name }
 
-// TrySend adds e if there is room, or returns [bus.ErrFull].
-func (q *Queue[E]) TrySend(e E) error {
+// Offer adds e if there is room, or returns [bus.ErrFull], without
+// waiting.
+func (q *Queue[E]) Offer(_ context.Context, e E) error {
 	select {
 	case q.ch <- e:
 		return nil
@@ -68,7 +69,7 @@ func (q *Queue[E]) Send(ctx context.Context, e E) error {
 
 // Displace adds e; when the queue is full it first removes the oldest event
 // and returns it with evicted true.
-func (q *Queue[E]) Displace(e E) (old E, evicted bool, err error) {
+func (q *Queue[E]) Displace(_ context.Context, e E) (old E, evicted bool, err error) {
 	for {
 		select {
 		case q.ch <- e:

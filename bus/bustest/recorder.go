@@ -37,8 +37,8 @@ func (r *Recorder[E]) Send(_ context.Context, e E) error {
 	return nil
 }
 
-// TrySend records e and returns nil.
-func (r *Recorder[E]) TrySend(e E) error {
+// Offer records e and returns nil.
+func (r *Recorder[E]) Offer(_ context.Context, e E) error {
 	r.Record(e)
 	return nil
 }

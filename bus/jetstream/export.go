@@ -186,7 +186,7 @@ func (x *Exporter) Stats() ExportStats {
 	return ExportStats{Actor: x.a.Stats(), Published: x.published.Load(), Failed: x.failed.Load()}
 }
 
-// Inbox is where events of type E enter an [Exporter]: its Send and TrySend
+// Inbox is where events of type E enter an [Exporter]: its Send and Offer
 // encode the event on the caller's goroutine (so that a later change to a
 // pointed-to event does not change what is published, and an encoding error
 // is the caller's), give it its Nats-Msg-Id, and queue it for the exporter.
@@ -227,15 +227,18 @@ func (in *Inbox[E]) Send(ctx context.Context, e E) error {
 	if err != nil {
 		return err
 	}
+	in.x.b.cfg.inject(ctx, m.Header)
 	return in.x.a.Send(ctx, m)
 }
 
-// TrySend encodes e and queues it if there is room, without waiting. It
-// returns actor.ErrMailboxFull when the queue is full.
-func (in *Inbox[E]) TrySend(e E) error {
+// Offer encodes e and queues it if there is room, without waiting, whatever
+// ctx, whose values only count. It returns actor.ErrMailboxFull when the
+// queue is full.
+func (in *Inbox[E]) Offer(ctx context.Context, e E) error {
 	m, err := in.x.b.message(in.r, e)
 	if err != nil {
 		return err
 	}
+	in.x.b.cfg.inject(ctx, m.Header)
 	return in.x.a.TrySend(m)
 }

@@ -349,8 +349,9 @@ func (im *Import[E]) decode(msg jetstream.Msg) (ev E, err error) {
 // It reports everything itself and returns nil to the actor.
 func (im *Import[E]) handle(ctx context.Context, d delivery[E]) error {
 	seq := sequence(d.msg)
+	hctx := im.b.cfg.extract(ctx, d.msg.Headers())
 	for attempt := 1; ; attempt++ {
-		err := im.call(ctx, d.event)
+		err := im.call(hctx, d.event)
 		if err == nil {
 			im.ack(d.msg)
 			im.fails.forget(seq)

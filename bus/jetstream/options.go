@@ -1,6 +1,7 @@
 package jetstream
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"reflect"
@@ -43,6 +44,10 @@ type config struct {
 
 	names    map[reflect.Type]string
 	subjectT map[reflect.Type]string
+
+	// See WithHeaderPropagator.
+	injectHeader  func(context.Context, map[string][]string)
+	extractHeader func(context.Context, map[string][]string) context.Context
 }
 
 func newConfig(opts []Option) config {

@@ -28,6 +28,7 @@ func Publish[E any](ctx context.Context, b *Bridge, e E) error {
 	if err != nil {
 		return err
 	}
+	b.cfg.inject(ctx, m.Header)
 	return b.publish(ctx, m)
 }
 

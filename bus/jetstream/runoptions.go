@@ -9,7 +9,7 @@ import (
 // Default values of the [Exporter] and [Import] options.
 const (
 	// DefaultExportMailbox is how many events an exporter queues before
-	// [Inbox.Send] waits and [Inbox.TrySend] fails.
+	// [Inbox.Send] waits and [Inbox.Offer] fails.
 	DefaultExportMailbox = 1024
 	// DefaultImportMailbox is how many messages an import holds for its
 	// handler; it also sizes the pull batch and MaxAckPending.

@@ -59,7 +59,7 @@ func (in *fuzzInbox[E]) begin(e E) {
 	in.mu.Unlock()
 }
 
-func (in *fuzzInbox[E]) TrySend(e E) error {
+func (in *fuzzInbox[E]) Offer(_ context.Context, e E) error {
 	in.begin(e)
 	select {
 	case in.ch <- e:
@@ -81,7 +81,7 @@ func (in *fuzzInbox[E]) Send(ctx context.Context, e E) error {
 	}
 }
 
-func (in *fuzzInbox[E]) Displace(e E) (old E, evicted bool, err error) {
+func (in *fuzzInbox[E]) Displace(_ context.Context, e E) (old E, evicted bool, err error) {
 	in.begin(e)
 	select {
 	case in.ch <- e:

@@ -21,9 +21,9 @@ import (
 // inbox is an inbox subscribed to an event type nobody publishes.
 type inbox[E any] struct{}
 
-func (inbox[E]) Name() string                  { return "unrelated" }
-func (inbox[E]) Send(context.Context, E) error { return nil }
-func (inbox[E]) TrySend(E) error               { return nil }
+func (inbox[E]) Name() string                   { return "unrelated" }
+func (inbox[E]) Send(context.Context, E) error  { return nil }
+func (inbox[E]) Offer(context.Context, E) error { return nil }
 
 // Subscribe subscribes an inbox that does nothing to the events of type E
 // on b.
