@@ -119,11 +119,12 @@ func BenchmarkLatency_ProtoBounded(b *testing.B) { protoLatency(b, true) }
 func BenchmarkRestart_ProtoDefault(b *testing.B) { protoRestart(b, newProtoSystem()) }
 
 // BenchmarkRestartLogged_ProtoDefault is the restart with protoactor's
-// default logger (tint, level Info), writing to io.Discard instead of
+// default logger (tint, level Info: tint.NewHandler, which tint now calls
+// NewTextHandler), writing to io.Discard instead of
 // stderr.
 func BenchmarkRestartLogged_ProtoDefault(b *testing.B) {
 	protoRestart(b, actor.NewActorSystem(actor.WithLoggerFactory(func(system *actor.ActorSystem) *slog.Logger {
-		return slog.New(tint.NewHandler(io.Discard, &tint.Options{Level: slog.LevelInfo, TimeFormat: time.Kitchen})).
+		return slog.New(tint.NewTextHandler(io.Discard, &tint.Options{Level: slog.LevelInfo, TimeFormat: time.Kitchen})).
 			With("lib", "Proto.Actor").With("system", system.ID)
 	})))
 }
