@@ -61,6 +61,8 @@ type App struct {
 	restarts    atomic.Int64 // Restarted events anywhere in the tree
 	// dead keeps the latest dead letters for the page at /debug/troupe/.
 	dead *observer.DeadLetters
+	// metrics is exported for Prometheus at /metrics.
+	metrics *serviceMetrics
 
 	// nats holds the JetStream side when cfg.NATS is set.
 	nats natsParts
@@ -168,6 +170,12 @@ func newApp(cfg Config, log *slog.Logger, mailer Mailer, addr string) (*App, err
 		a.store = store
 	}
 
+	m, err := newServiceMetrics()
+	if err != nil {
+		a.closeNATS()
+		return nil, err
+	}
+	a.metrics = m
 	a.service = NewService(a.publishOrder, a.Stats)
 	a.service.idPrefix = newOrderPrefix(cfg)
 	if addr != "" {
@@ -175,7 +183,7 @@ func newApp(cfg Config, log *slog.Logger, mailer Mailer, addr string) (*App, err
 		a.serving = make(chan struct{})
 	}
 
-	hook := func(e supervisor.Event) {
+	hook := a.metrics.otel.SupervisorHook(func(e supervisor.Event) {
 		if e.Kind == supervisor.Restarted {
 			a.restarts.Add(1)
 		}
@@ -185,7 +193,7 @@ func newApp(cfg Config, log *slog.Logger, mailer Mailer, addr string) (*App, err
 		if a.onEvent != nil {
 			a.onEvent(e)
 		}
-	}
+	})
 	shutdown := cfg.DrainTimeout + 2*time.Second // an actor's drain, plus its message in hand
 	a.emailSup = supervisor.New("email",
 		supervisor.WithIntensity(cfg.EmailRestarts, cfg.EmailWindow),
@@ -253,6 +261,16 @@ func newApp(cfg Config, log *slog.Logger, mailer Mailer, addr string) (*App, err
 		a.closeNATS()
 		return nil, err
 	}
+	o := a.metrics.otel
+	if merr := errors.Join(
+		registered(o.ObservePools(a.emailActor)),
+		registered(o.ObserveActors(a.inventoryActor, a.analyticsActor)),
+		registered(o.ObserveBus(a.bus)),
+		registered(o.ObserveSupervisor(a.root)),
+	); merr != nil {
+		a.closeNATS()
+		return nil, merr
+	}
 	return a, nil
 }
 
@@ -275,8 +293,9 @@ func second[T any](_ T, err error) error { return err }
 // debugPath is where the live supervision page is served.
 const debugPath = "/debug/troupe/"
 
-// routes is the HTTP API (POST /orders, GET /stats) and the live page of
-// the supervision tree, mailboxes, subscriptions and dead letters.
+// routes is the HTTP API (POST /orders, GET /stats), the live page of the
+// supervision tree, mailboxes, subscriptions and dead letters, and the
+// metrics for Prometheus.
 func (a *App) routes() http.Handler {
 	page := observer.New(observer.Options{
 		Tree: func() []supervisor.ChildInfo { return a.root.Tree() },
@@ -288,6 +307,7 @@ func (a *App) routes() http.Handler {
 	})
 	mux := http.NewServeMux()
 	mux.Handle(debugPath, http.StripPrefix(strings.TrimSuffix(debugPath, "/"), page))
+	mux.Handle(metricsPath, a.metrics.handler)
 	mux.Handle("/", a.service.Handler())
 	return mux
 }
@@ -318,7 +338,7 @@ func (a *App) Run(ctx context.Context) error {
 	if a.nats.sent != nil {
 		err = errors.Join(err, a.nats.sent.Close())
 	}
-	return err
+	return errors.Join(err, a.metrics.provider.Shutdown(context.WithoutCancel(ctx)))
 }
 
 // drainLeftovers empties the mailboxes of actors that are not running any

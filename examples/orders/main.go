@@ -223,7 +223,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			log.Info("email worker consuming from JetStream; stop with Ctrl-C", "stream", cfg.Stream, "consumer", emailDurable)
 		} else if a := app.serverAddr(ctx, finished); a != "" {
 			log.Info("serving; stop with Ctrl-C", "addr", "http://"+a, "try", "POST /orders, GET /stats",
-				"live page", "http://"+a+debugPath)
+				"live page", "http://"+a+debugPath, "metrics", "http://"+a+metricsPath)
 		}
 		<-finished
 	} else {

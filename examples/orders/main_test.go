@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -462,8 +463,9 @@ func TestRunFlags(t *testing.T) {
 	}
 }
 
-// The live supervision page is served beside the API, and its snapshot
-// shows the service's tree, mailboxes and subscriptions.
+// The live supervision page and the Prometheus metrics are served beside
+// the API: the page's snapshot shows the service's tree, mailboxes and
+// subscriptions, and the metrics name its actors and children.
 func TestLivePageServed(t *testing.T) {
 	r := start(t, testConfig(), nil, nil)
 	resp, err := r.client.Get(r.base + debugPath + "snapshot")
@@ -484,6 +486,20 @@ func TestLivePageServed(t *testing.T) {
 	}
 	if len(snap.Mailboxes) != 3 || len(snap.Subscriptions) == 0 {
 		t.Errorf("got %d mailboxes, %d subscriptions; want 3 and some", len(snap.Mailboxes), len(snap.Subscriptions))
+	}
+	metrics, err := r.client.Get(r.base + metricsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(metrics.Body)
+	metrics.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`troupe_actor_handled`, `messaging_destination_name="inventory"`, `troupe_child_path="orders/email/sender"`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("GET %s lacks %s:\n%s", metricsPath, want, body)
+		}
 	}
 	page, err := r.client.Get(r.base + debugPath)
 	if err != nil {
