@@ -19,8 +19,8 @@ var brokerModules = []string{
 }
 
 // TestCoreModuleGraphHasNoBrokers builds a throwaway module that imports
-// only actor, bus and supervisor from this tree and checks that `go mod
-// graph` names none of brokerModules. It needs the go command and the core's
+// only the core packages (actor, bus, codec, supervisor) from this tree and
+// checks that `go mod graph` names none of brokerModules. It needs the go command and the core's
 // dependencies in the module cache (or a proxy), as the core's own build
 // does.
 func TestCoreModuleGraphHasNoBrokers(t *testing.T) {
@@ -50,6 +50,7 @@ func TestCoreModuleGraphHasNoBrokers(t *testing.T) {
 import (
 	_ "github.com/troupe-go/troupe/actor"
 	_ "github.com/troupe-go/troupe/bus"
+	_ "github.com/troupe-go/troupe/codec"
 	_ "github.com/troupe-go/troupe/supervisor"
 )
 

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/troupe-go/troupe/codec"
 )
 
 // DefaultTable is the outbox table used unless [WithTable] says otherwise.
@@ -15,7 +17,7 @@ type Option func(*outboxConfig)
 
 type outboxConfig struct {
 	table string
-	codec Codec
+	codec codec.Codec
 }
 
 // maxIdentifier is PostgreSQL's limit on identifiers and channel names, in
@@ -37,12 +39,12 @@ func WithTable(name string) Option {
 }
 
 // WithCodec sets how events are encoded into payloads. The default is
-// [JSON]. It panics if codec is nil.
-func WithCodec(codec Codec) Option {
-	if codec == nil {
+// [codec.JSON]. It panics if cd is nil.
+func WithCodec(cd codec.Codec) Option {
+	if cd == nil {
 		panic("pgoutbox: WithCodec: nil codec")
 	}
-	return func(c *outboxConfig) { c.codec = codec }
+	return func(c *outboxConfig) { c.codec = cd }
 }
 
 // Default values of the [Relay] options.

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/troupe-go/troupe/codec"
 )
 
 // An Outbox is a table of events of type E: [Outbox.Write] adds one inside
@@ -19,17 +20,17 @@ import (
 type Outbox[E any] struct {
 	table   string // as given to WithTable
 	ident   string // table, quoted for SQL
-	codec   Codec
+	codec   codec.Codec
 	lockKey int32 // first key of the relays' advisory locks
 
 	insertSQL string
 }
 
 // New returns the outbox of events of type E, in the table [DefaultTable]
-// encoded with [JSON] unless the options say otherwise. It does not touch the
+// encoded with [codec.JSON] unless the options say otherwise. It does not touch the
 // database: [Outbox.Setup] creates the table.
 func New[E any](opts ...Option) *Outbox[E] {
-	c := outboxConfig{table: DefaultTable, codec: JSON}
+	c := outboxConfig{table: DefaultTable, codec: codec.JSON}
 	for _, o := range opts {
 		o(&c)
 	}

@@ -4,8 +4,8 @@
 //
 // A [Bridge] names a stream and says how events map to it: an event of Go
 // type OrderCreated is published to the subject "<prefix>.OrderCreated"
-// (see [WithPrefix], [WithSubject], [WithTypeName]), encoded by a [Codec]
-// ([JSON] by default), with a [TypeHeader] naming its type and a Nats-Msg-Id
+// (see [WithPrefix], [WithSubject], [WithTypeName]), encoded by a [codec.Codec]
+// ([codec.JSON] by default), with a [TypeHeader] naming its type and a Nats-Msg-Id
 // for JetStream's de-duplication. An [Exporter] publishes events from a
 // local bus; an [Import] feeds the events of a durable consumer to a
 // handler run as an actor, or re-publishes them on a local bus. Both are

@@ -1,11 +1,12 @@
-package jetstream
+package codec
 
 import "encoding/json"
 
-// A Codec turns events into message payloads and back. Encode is called on
-// the goroutine that publishes the event, Decode on the goroutine that pulls
-// messages from the consumer; both may be called concurrently, so a Codec
-// must be safe for concurrent use.
+// A Codec turns events into payloads and back. Encode is called on the
+// goroutine that hands the event over (a publisher, an outbox writer),
+// Decode on the goroutine that reads payloads back (a consumer, a relay);
+// both may be called concurrently, so a Codec must be safe for concurrent
+// use.
 type Codec interface {
 	// Encode returns the payload for v.
 	Encode(v any) ([]byte, error)

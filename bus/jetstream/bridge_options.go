@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/troupe-go/troupe/codec"
 )
 
 // Default values of the [Bridge] options.
@@ -31,7 +32,7 @@ type config struct {
 	stream   string
 	prefix   string
 	subjects []string
-	codec    Codec
+	codec    codec.Codec
 	logger   *slog.Logger
 	existing bool
 	natsOpts []nats.Option
@@ -54,7 +55,7 @@ func newConfig(opts []Option) config {
 	c := config{
 		stream:     DefaultStream,
 		prefix:     DefaultPrefix,
-		codec:      JSON,
+		codec:      codec.JSON,
 		replicas:   1,
 		storage:    jetstream.FileStorage,
 		duplicates: DefaultDuplicateWindow,
@@ -112,13 +113,13 @@ func WithSubjects(subjects ...string) Option {
 	return func(c *config) { c.subjects = s }
 }
 
-// WithCodec sets how events are encoded. The default is [JSON]. It panics if
-// codec is nil.
-func WithCodec(codec Codec) Option {
-	if codec == nil {
+// WithCodec sets how events are encoded. The default is [codec.JSON]. It
+// panics if cd is nil.
+func WithCodec(cd codec.Codec) Option {
+	if cd == nil {
 		panic("jetstream: WithCodec: nil codec")
 	}
-	return func(c *config) { c.codec = codec }
+	return func(c *config) { c.codec = cd }
 }
 
 // WithLogger sets the logger of the bridge and of the exporters and imports
