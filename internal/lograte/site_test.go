@@ -99,3 +99,20 @@ func TestLogSiteForgetsSitesPastTheBound(t *testing.T) {
 		t.Errorf("got %q; want site 1's stack again once the sites were forgotten", got)
 	}
 }
+
+// TestLogSiteCountedAllocatesNothing: an event of a known site that is
+// only counted costs no allocation (a crash loop logs one on each restart,
+// twice: the actor's line and the supervisor's).
+func TestLogSiteCountedAllocatesNothing(t *testing.T) {
+	l, _, log, _ := setup()
+	ctx := context.Background()
+	attrs, detail := event(0), stack("main.f")
+	s := site("main.f", 1)
+	l.LogSite(ctx, log, slog.LevelError, "kid", s, "panicked", attrs, detail) // written
+	l.LogSite(ctx, log, slog.LevelError, "kid", s, "panicked", attrs, detail) // kept for the batch
+	if n := testing.AllocsPerRun(100, func() {
+		l.LogSite(ctx, log, slog.LevelError, "kid", s, "panicked", attrs, detail)
+	}); n != 0 {
+		t.Errorf("a counted event allocates %v times; want 0", n)
+	}
+}
