@@ -246,8 +246,14 @@ func spreadOf(rs, base []result, unit string) spread {
 
 // cell formats a measure as "median [min–max] (ratio×)"; the range is left
 // out when only one round measured it.
-func (st spread) cell() string {
+func (st spread) cell() string { return st.cellUnit("") }
+
+// cellUnit is cell with unit after the median: "median unit [min–max] (ratio×)".
+func (st spread) cellUnit(unit string) string {
 	c := fmtNum(st.med)
+	if unit != "" {
+		c += " " + unit
+	}
 	if st.n > 1 {
 		c += " [" + fmtNum(st.lo) + "–" + fmtNum(st.hi) + "]"
 	}
@@ -297,7 +303,7 @@ func render(runs map[string]map[string][]result, peers map[string][]string, roun
 			}
 			if w.perActr {
 				cells[2] = "" // the time to start and stop 10,000 actors is not the point
-				cells[6] = spreadOf(rs, base, "B/actor").cell() + " B/actor"
+				cells[6] = spreadOf(rs, base, "B/actor").cellUnit("B/actor")
 			}
 			if d, _ := stat(rs, base, "%dropped"); !math.IsNaN(d) {
 				cells[6] = fmtNum(d) + "% dropped, accounted exactly; ns per publish into room " +
