@@ -42,18 +42,22 @@ type logKey struct {
 	r reason
 }
 
-// dropped counts a dropped event and reports it to the dead-letter hook.
-func (s *Subscription) dropped(k reason, ev any, why error) {
+// dropped counts a dropped event of s and reports it to the dead-letter
+// hook, or else to the log. It is generic in the event's type so that the
+// event is boxed into an interface only when something reads it: the
+// hook's DeadLetter, or a log line actually written (the limiter calls the
+// attributes only then). Without a hook, a dropped event that the log only
+// counts costs no allocation: a storm of drops is where that matters.
+func dropped[E any](s *Subscription, k reason, ev E, why error) {
 	s.drops[k].Add(1)
-	dl := DeadLetter{Subscription: s.name, Event: ev, Reason: why}
 	if h := s.b.cfg.onDeadLetter; h != nil {
-		h(dl)
+		h(DeadLetter{Subscription: s.name, Event: ev, Reason: why})
 		return
 	}
 	s.b.cfg.logs.Log(context.Background(), s.b.cfg.log(), slog.LevelWarn, logKey{s, k}, "bus dead letter", func() []slog.Attr {
 		return []slog.Attr{
 			slog.String("subscription", s.name),
-			slog.String("event", fmt.Sprintf("%T", ev)),
+			slog.String("event", fmt.Sprintf("%T", any(ev))),
 			slog.Any("reason", why),
 		}
 	})
@@ -62,6 +66,6 @@ func (s *Subscription) dropped(k reason, ev any, why error) {
 // deliveryError reports an event dropped for a reason other than the
 // policy and returns the error Publish reports for it.
 func (s *Subscription) deliveryError(k reason, ev any, why error) error {
-	s.dropped(k, ev, why)
+	dropped(s, k, ev, why)
 	return &DeliveryError{Subscription: s.name, Reason: why}
 }

@@ -252,7 +252,7 @@ func (t *typed[T]) offer(ctx context.Context, e T) (wait bool, err error) {
 		return true, nil
 	case DropNewest:
 		s.becameSlow()
-		s.dropped(reasonNewest, e, ErrDroppedNewest)
+		dropped(s, reasonNewest, e, ErrDroppedNewest)
 		s.leave(false)
 		return false, nil
 	}
@@ -277,7 +277,7 @@ func (t *typed[T]) displace(ctx context.Context, e T) (delivered bool, err error
 	for range displaceTries {
 		old, evicted, err := t.disp.Displace(ctx, e)
 		if evicted {
-			s.dropped(reasonOldest, old, ErrDroppedOldest)
+			dropped(s, reasonOldest, old, ErrDroppedOldest)
 		}
 		switch {
 		case err == nil:
@@ -286,7 +286,7 @@ func (t *typed[T]) displace(ctx context.Context, e T) (delivered bool, err error
 			return false, s.deliveryError(reasonRejected, e, fmt.Errorf("%w: %w", ErrRejected, err))
 		}
 	}
-	s.dropped(reasonNewest, e, ErrDroppedNewest)
+	dropped(s, reasonNewest, e, ErrDroppedNewest)
 	return false, nil
 }
 

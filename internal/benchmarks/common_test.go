@@ -209,26 +209,99 @@ func idleMemory(b *testing.B, start func(n int), stop func()) {
 // in the Unrelated10k workload.
 const Unrelated = 10_000
 
-// slowWork is the slow subscriber's extra work per event in the overload
-// workloads: enough to make it several times slower than the publisher.
-func slowWork(e Event) int64 {
-	x := e.ID
-	for range 200 {
-		x = x*6364136223846793005 + 1442695040888963407
-	}
-	return x
-}
+// The overload workloads (DropNewest, DropOldest) compare equal work: every
+// peer drops the same share of the events, exactly. The subscriber is held
+// while the publisher publishes a burst of Burst events as fast as it can:
+// a gate event, sent before the burst and outside the measurement, blocks
+// the subscriber's handler until the burst is over. The burst thus meets an
+// empty buffer of Buffer events that nothing drains: its first Buffer
+// publishes find room, and each of the other Burst-Buffer ones finds the
+// buffer full and drops one event (the new one under DropNewest, the oldest
+// queued under DropOldest). Then the subscriber is released and drains the
+// buffer, outside the measurement, before the next burst. Every burst's
+// drops are checked against that count, so 3 events in 4 are dropped for
+// every peer, whatever its speed: unlike a subscriber running beside the
+// publisher, whose share of drops depends on how fast the publisher is.
+// The publisher's time is also reported apart for the publishes that found
+// room (ns/accepted) and those that dropped one event (ns/dropped).
+const (
+	// Burst is the number of events published while the subscriber is
+	// held.
+	Burst = 4 * Buffer
+	// Gate is the ID of the event that holds the subscriber.
+	Gate = -2
+)
 
-// overloadSink is the slow subscriber of the overload workloads; handled
-// is read by the publisher's goroutine while the subscriber runs.
+// overloadSink is the subscriber of the overload workloads: it counts the
+// events it handles (read by the publisher's goroutine while it runs) and
+// holds on a gate event until released.
 type overloadSink struct {
 	handled atomic.Int64
-	x       int64
+	sum     int64
+	held    chan struct{} // the handler holds a gate event
+	release chan struct{} // lets it go
+}
+
+func newOverloadSink() *overloadSink {
+	return &overloadSink{held: make(chan struct{}), release: make(chan struct{})}
 }
 
 func (s *overloadSink) Handle(e Event) {
-	s.x += slowWork(e)
+	if e.ID == Gate {
+		s.held <- struct{}{}
+		<-s.release
+		return
+	}
+	s.sum += int64(e.Qty)
 	s.handled.Add(1)
+}
+
+// overload publishes b.N events to s in bursts (see Burst) with publish,
+// and checks after each burst that every event was handled or dropped,
+// with dropped (the peer's count of events dropped so far) counting exactly
+// the publishes that found the buffer full. It reports the share of events
+// dropped, and the publisher's ns per publish that found room and per
+// publish that found the buffer full.
+func overload(b *testing.B, s *overloadSink, publish func(Event), dropped func() int64) {
+	b.Helper()
+	b.ReportAllocs()
+	var room, full time.Duration // time publishing into room, into a full buffer
+	var nRoom, nFull int64
+	b.ResetTimer()
+	b.StopTimer()
+	for done := 0; done < b.N; {
+		n := min(Burst, b.N-done)
+		k := min(n, Buffer) // the publishes that find room
+		publish(Event{ID: Gate})
+		<-s.held
+		b.StartTimer()
+		t0 := time.Now()
+		for i := range k {
+			publish(newEvent(done + i))
+		}
+		t1 := time.Now()
+		for i := k; i < n; i++ {
+			publish(newEvent(done + i))
+		}
+		t2 := time.Now()
+		b.StopTimer()
+		s.release <- struct{}{}
+		done += n
+		room, full = room+t1.Sub(t0), full+t2.Sub(t1)
+		nRoom, nFull = nRoom+int64(k), nFull+int64(n-k)
+		settle(b, int64(done), s.handled.Load, dropped)
+		if d := dropped(); d != nFull {
+			b.Fatalf("dropped %d events; want %d, one per publish into a full buffer", d, nFull)
+		}
+	}
+	if s.sum != s.handled.Load() {
+		b.Fatalf("got sum %d; want %d", s.sum, s.handled.Load())
+	}
+	b.ReportMetric(float64(nFull)/float64(b.N)*100, "%dropped")
+	b.ReportMetric(float64(room.Nanoseconds())/float64(nRoom), "ns/accepted")
+	if nFull > 0 {
+		b.ReportMetric(float64(full.Nanoseconds())/float64(nFull), "ns/dropped")
+	}
 }
 
 // settle waits until handled plus dropped accounts for every published
@@ -246,7 +319,6 @@ func settle(b *testing.B, published int64, handled func() int64, dropped func() 
 	if h+d != published {
 		b.Fatalf("handled %d + dropped %d = %d; want published %d", h, d, h+d, published)
 	}
-	b.ReportMetric(float64(d)/float64(published)*100, "%dropped")
 }
 
 // encode and decode are the pre-encoded wire format of the watermill peer:

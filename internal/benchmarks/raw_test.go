@@ -147,20 +147,15 @@ func BenchmarkIdleMem_Raw(b *testing.B) {
 	})
 }
 
-// overloadRaw publishes b.N events to a slow subscriber through offer,
-// which reports whether the event (or an older one) was dropped.
+// overloadRaw runs the overload workload (see Burst) on a channel of
+// Buffer events, with offer putting an event in and returning the number
+// of events it dropped (the new one, or an older one).
 func overloadRaw(b *testing.B, offer func(ch chan Event, e Event) (dropped int64)) {
-	b.ReportAllocs()
-	s := &overloadSink{}
+	s := newOverloadSink()
 	var wg sync.WaitGroup
 	ch := rawSub(&wg, Buffer, s.Handle)
-	var dropped int64
-	b.ResetTimer()
-	for i := range b.N {
-		dropped += offer(ch, newEvent(i))
-	}
-	b.StopTimer()
-	settle(b, int64(b.N), s.handled.Load, func() int64 { return dropped })
+	var dropped int64 // read and written by the publisher's goroutine only
+	overload(b, s, func(e Event) { dropped += offer(ch, e) }, func() int64 { return dropped })
 	close(ch)
 	wg.Wait()
 }

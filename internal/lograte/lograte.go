@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/troupe-go/troupe/internal/clock"
+	"github.com/troupe-go/troupe/internal/panics"
 )
 
 // DefaultPeriod is the period of a [Limiter] made with a zero period: at
@@ -29,7 +30,7 @@ type Limiter[K comparable] struct {
 
 	// sites are the sites of LogSite whose detail has been written (or
 	// kept for a batch's line); at most maxSites, then forgotten at once.
-	sites map[any]struct{}
+	sites map[panics.Site]struct{}
 }
 
 // maxSites bounds the sites a Limiter remembers (see [Limiter.LogSite]).
@@ -88,20 +89,23 @@ const readEvery = 64
 // the clock: the batch's line may come up to 63 events after its period
 // ended, and never early. Below 64 events a period, every event reads it.
 func (l *Limiter[K]) Log(ctx context.Context, logger *slog.Logger, level slog.Level, k K, msg string, attrs func() []slog.Attr) {
-	l.LogSite(ctx, logger, level, k, nil, msg, attrs, nil)
+	l.LogSite(ctx, logger, level, k, panics.Site{}, msg, attrs, nil)
 }
 
 // LogSite is [Limiter.Log] for an event that comes from a code location,
-// site (a comparable value, such as the function and line that panicked):
-// detail's
-// attributes (such as the panic's stack) are added to the first line
-// that l writes for site, whatever its key, and left out of every later
-// line for site. An event whose site is new is written at once if its key
-// is new (keys usually hold the site), or else kept with detail as its
-// batch's first event; an event counted without being kept does not use
-// up its site's detail. A nil site means none: LogSite is then Log.
-// detail, like attrs, is called only when needed.
-func (l *Limiter[K]) LogSite(ctx context.Context, logger *slog.Logger, level slog.Level, k K, site any, msg string, attrs, detail func() []slog.Attr) {
+// site (the function and line that panicked): detail's attributes (such as
+// the panic's stack) are added to the first line that l writes for site,
+// whatever its key, and left out of every later line for site. An event
+// whose site is new is written at once if its key is new (keys usually
+// hold the site), or else kept with detail as its batch's first event; an
+// event counted without being kept does not use up its site's detail. The
+// zero Site means none: LogSite is then Log. detail, like attrs, is called
+// only when needed.
+//
+// site is a [panics.Site], not an interface: a restart logs its panic's
+// site twice (the actor's line and the supervisor's), and boxing it would
+// cost an allocation each time, even for an event only counted.
+func (l *Limiter[K]) LogSite(ctx context.Context, logger *slog.Logger, level slog.Level, k K, site panics.Site, msg string, attrs, detail func() []slog.Attr) {
 	if !logger.Enabled(ctx, level) {
 		return
 	}
@@ -159,16 +163,16 @@ func (l *Limiter[K]) Flush() {
 
 // attrs returns the attributes of an event from site that will be written:
 // attrs, and detail's if site is new, which it then remembers. l.mu is held.
-func (l *Limiter[K]) attrs(site any, attrs, detail func() []slog.Attr) []slog.Attr {
+func (l *Limiter[K]) attrs(site panics.Site, attrs, detail func() []slog.Attr) []slog.Attr {
 	a := attrs()
-	if site == nil || detail == nil {
+	if site == (panics.Site{}) || detail == nil {
 		return a
 	}
 	if _, ok := l.sites[site]; ok {
 		return a
 	}
 	if l.sites == nil || len(l.sites) >= maxSites {
-		l.sites = make(map[any]struct{})
+		l.sites = make(map[panics.Site]struct{})
 	}
 	l.sites[site] = struct{}{}
 	return append(a, detail()...)

@@ -7,7 +7,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/troupe-go/troupe/internal/panics"
 )
+
+func site(f string, line int) panics.Site { return panics.Site{Function: f, Line: line} }
 
 func stack(s string) func() []slog.Attr {
 	return func() []slog.Attr { return []slog.Attr{slog.String("stack", s)} }
@@ -18,13 +22,13 @@ func TestLogSiteWritesDetailOnceAndCountsTheRest(t *testing.T) {
 	ctx := context.Background()
 	// A crash loop: 100 panics at one site, over 2.5 seconds.
 	for i := range 100 {
-		l.LogSite(ctx, log, slog.LevelError, "kid", "f:1", "panicked", event(i), stack("main.f"))
+		l.LogSite(ctx, log, slog.LevelError, "kid", site("f", 1), "panicked", event(i), stack("main.f"))
 		c.Advance(25 * time.Millisecond)
 	}
 	// Another key, the same site: no stack again.
-	l.LogSite(ctx, log, slog.LevelError, "other", "f:1", "panicked", event(100), stack("main.f"))
+	l.LogSite(ctx, log, slog.LevelError, "other", site("f", 1), "panicked", event(100), stack("main.f"))
 	// A new site: its stack, once.
-	l.LogSite(ctx, log, slog.LevelError, "third", "g:1", "panicked", event(101), stack("main.g"))
+	l.LogSite(ctx, log, slog.LevelError, "third", site("g", 1), "panicked", event(101), stack("main.g"))
 	l.Flush()
 	got := lines(buf)
 	want := []string{
@@ -66,9 +70,9 @@ func TestLogSiteKeepsDetailOfACountedFirstEvent(t *testing.T) {
 	l, c, log, buf := setup()
 	ctx := context.Background()
 	l.Log(ctx, log, slog.LevelError, "kid", "failed", event(0))
-	l.LogSite(ctx, log, slog.LevelError, "kid", "h:1", "failed", event(1), stack("main.h"))
+	l.LogSite(ctx, log, slog.LevelError, "kid", site("h", 1), "failed", event(1), stack("main.h"))
 	c.Advance(time.Second)
-	l.LogSite(ctx, log, slog.LevelError, "kid", "h:1", "failed", event(2), stack("main.h"))
+	l.LogSite(ctx, log, slog.LevelError, "kid", site("h", 1), "failed", event(2), stack("main.h"))
 	got := lines(buf)
 	want := []string{
 		`level=ERROR msg=failed n=0 count=1`,
@@ -82,16 +86,33 @@ func TestLogSiteKeepsDetailOfACountedFirstEvent(t *testing.T) {
 func TestLogSiteForgetsSitesPastTheBound(t *testing.T) {
 	l, _, log, buf := setup()
 	ctx := context.Background()
-	for site := range maxSites + 1 {
-		l.LogSite(ctx, log, slog.LevelError, strconv.Itoa(site), site+1, "panicked", event(0), stack("s"))
+	for i := range maxSites + 1 {
+		l.LogSite(ctx, log, slog.LevelError, strconv.Itoa(i), site("f", i+1), "panicked", event(0), stack("s"))
 	}
 	if got := len(l.sites); got > maxSites {
 		t.Errorf("%d sites remembered; want at most %d", got, maxSites)
 	}
 	buf.Reset()
 	l.Flush()
-	l.LogSite(ctx, log, slog.LevelError, "again", 1, "panicked", event(0), stack("s"))
+	l.LogSite(ctx, log, slog.LevelError, "again", site("f", 1), "panicked", event(0), stack("s"))
 	if got := lines(buf); len(got) != 1 || !strings.Contains(got[0], "stack=s") {
 		t.Errorf("got %q; want site 1's stack again once the sites were forgotten", got)
+	}
+}
+
+// TestLogSiteCountedAllocatesNothing: an event of a known site that is
+// only counted costs no allocation (a crash loop logs one on each restart,
+// twice: the actor's line and the supervisor's).
+func TestLogSiteCountedAllocatesNothing(t *testing.T) {
+	l, _, log, _ := setup()
+	ctx := context.Background()
+	attrs, detail := event(0), stack("main.f")
+	s := site("main.f", 1)
+	l.LogSite(ctx, log, slog.LevelError, "kid", s, "panicked", attrs, detail) // written
+	l.LogSite(ctx, log, slog.LevelError, "kid", s, "panicked", attrs, detail) // kept for the batch
+	if n := testing.AllocsPerRun(100, func() {
+		l.LogSite(ctx, log, slog.LevelError, "kid", s, "panicked", attrs, detail)
+	}); n != 0 {
+		t.Errorf("a counted event allocates %v times; want 0", n)
 	}
 }

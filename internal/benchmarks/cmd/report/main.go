@@ -34,11 +34,7 @@ import (
 
 // workloads in table order, with the benchmark time of a full and a quick
 // run, and the metrics shown for them.
-var workloads = []struct {
-	name, title  string
-	full, quick  string
-	lat, perActr bool
-}{
+var workloads = []workload{
 	{name: "OneSub", title: "1 publisher → 1 subscriber", full: "300ms", quick: "50ms"},
 	{name: "FanOut10", title: "fan-out to 10 subscribers", full: "300ms", quick: "50ms"},
 	{name: "Pub4", title: "4 publishers → 1 subscriber", full: "300ms", quick: "50ms"},
@@ -50,8 +46,14 @@ var workloads = []struct {
 	{name: "IdleMemSupervised", title: "memory per idle actor (10,000 actors under a supervisor, each subscribed to a bus)", full: "1x", quick: "1x", perActr: true},
 	{name: "Unrelated1", title: "1 subscription", full: "300ms", quick: "50ms"},
 	{name: "Unrelated10k", title: "1 + 10,000 subscriptions to unrelated types", full: "300ms", quick: "50ms"},
-	{name: "DropNewest", title: "overload, DropNewest (publisher side)", full: "300ms", quick: "50ms"},
-	{name: "DropOldest", title: "overload, DropOldest (publisher side)", full: "300ms", quick: "50ms"},
+	{name: "DropNewest", title: "overload, DropNewest: bursts of 4096 into a held subscriber's 1024 (publisher side)", full: "300ms", quick: "50ms"},
+	{name: "DropOldest", title: "overload, DropOldest: bursts of 4096 into a held subscriber's 1024 (publisher side)", full: "300ms", quick: "50ms"},
+}
+
+type workload struct {
+	name, title  string
+	full, quick  string
+	lat, perActr bool
 }
 
 // peerOrder fixes the order of the rows within a workload.
@@ -210,6 +212,18 @@ func median(xs []float64) float64 {
 // stat returns the median of unit over the rounds, and the median of its
 // per-round ratio to base (nil: no ratio).
 func stat(rs, base []result, unit string) (med, ratio float64) {
+	st := spreadOf(rs, base, unit)
+	return st.med, st.ratio
+}
+
+// spread is a measure over the rounds: its median, the lowest and highest
+// round, and the median of the per-round ratios to the base peer.
+type spread struct {
+	med, lo, hi, ratio float64
+	n                  int // rounds that measured it
+}
+
+func spreadOf(rs, base []result, unit string) spread {
 	var vs, rat []float64
 	for i, r := range rs {
 		v, ok := r[unit]
@@ -223,7 +237,27 @@ func stat(rs, base []result, unit string) (med, ratio float64) {
 			}
 		}
 	}
-	return median(vs), median(rat)
+	st := spread{med: median(vs), ratio: median(rat), lo: math.NaN(), hi: math.NaN(), n: len(vs)}
+	if len(vs) > 0 {
+		st.lo, st.hi = slices.Min(vs), slices.Max(vs)
+	}
+	return st
+}
+
+// cell formats a measure as "median [min–max] (ratio×)"; the range is left
+// out when only one round measured it.
+func (st spread) cell() string { return st.cellUnit("") }
+
+// cellUnit is cell with unit after the median: "median unit [min–max] (ratio×)".
+func (st spread) cellUnit(unit string) string {
+	c := fmtNum(st.med)
+	if unit != "" {
+		c += " " + unit
+	}
+	if st.n > 1 {
+		c += " [" + fmtNum(st.lo) + "–" + fmtNum(st.hi) + "]"
+	}
+	return c + fmtRatio(st.ratio)
 }
 
 func fmtNum(v float64) string {
@@ -248,7 +282,7 @@ func fmtRatio(v float64) string {
 // render prints the tables and the targets.
 func render(runs map[string]map[string][]result, peers map[string][]string, rounds int, cmd string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Command: `%s` (%d round(s), medians; (N×) is the median of the per-round ratios to Raw)\n\n", cmd, rounds)
+	fmt.Fprintf(&b, "Command: `%s` (%d round(s), medians, [lowest–highest round]; (N×) is the median of the per-round ratios to Raw)\n\n", cmd, rounds)
 	fmt.Fprintf(&b, "Machine: %s, GOMAXPROCS=%d, %s %s/%s, %s\n\n", cpuModel(), runtime.GOMAXPROCS(0), runtime.Version(), runtime.GOOS, runtime.GOARCH, time.Now().UTC().Format("2006-01-02"))
 	b.WriteString("| workload | peer | ns/op | allocs/op | p50 ns | p99 ns | other |\n")
 	b.WriteString("|---|---|---:|---:|---:|---:|---|\n")
@@ -262,21 +296,21 @@ func render(runs map[string]map[string][]result, peers map[string][]string, roun
 			if len(rs) == 0 {
 				continue
 			}
-			ns, nsR := stat(rs, base, "ns/op")
 			al, _ := stat(rs, base, "allocs/op")
-			cells := []string{w.title, p, fmtNum(ns) + fmtRatio(nsR), fmtNum(al), "", "", ""}
+			cells := []string{w.title, p, spreadOf(rs, base, "ns/op").cell(), fmtNum(al), "", "", ""}
 			if w.lat {
-				p50, p50R := stat(rs, base, "p50-ns")
-				p99, p99R := stat(rs, base, "p99-ns")
-				cells[4], cells[5] = fmtNum(p50)+fmtRatio(p50R), fmtNum(p99)+fmtRatio(p99R)
+				cells[4], cells[5] = spreadOf(rs, base, "p50-ns").cell(), spreadOf(rs, base, "p99-ns").cell()
 			}
 			if w.perActr {
-				m, mR := stat(rs, base, "B/actor")
 				cells[2] = "" // the time to start and stop 10,000 actors is not the point
-				cells[6] = fmtNum(m) + " B/actor" + fmtRatio(mR)
+				cells[6] = spreadOf(rs, base, "B/actor").cellUnit("B/actor")
 			}
 			if d, _ := stat(rs, base, "%dropped"); !math.IsNaN(d) {
-				cells[6] = fmtNum(d) + "% dropped, accounted exactly"
+				cells[6] = fmtNum(d) + "% dropped, accounted exactly; ns per publish into room " +
+					spreadOf(rs, base, "ns/accepted").cell()
+				if st := spreadOf(rs, base, "ns/dropped"); st.n > 0 {
+					cells[6] += ", into a full buffer (one drop) " + st.cell()
+				}
 			}
 			fmt.Fprintf(&b, "| %s |\n", strings.Join(cells, " | "))
 		}
@@ -286,20 +320,19 @@ func render(runs map[string]map[string][]result, peers map[string][]string, roun
 		b.WriteString("| peer | 1 sub ns/op | +10,000 unrelated ns/op | ratio | allocs/op |\n|---|---:|---:|---:|---:|\n")
 		for _, p := range peers["Unrelated10k"] {
 			one, many := runs["Unrelated1"][p], runs["Unrelated10k"][p]
-			n1, _ := stat(one, nil, "ns/op")
-			nk, ratio := stat(many, one, "ns/op")
+			_, ratio := stat(many, one, "ns/op")
 			al, _ := stat(many, nil, "allocs/op")
-			fmt.Fprintf(&b, "| %s | %s | %s | %.2f | %s |\n", p, fmtNum(n1), fmtNum(nk), ratio, fmtNum(al))
+			fmt.Fprintf(&b, "| %s | %s | %s | %.2f | %s |\n", p, spreadOf(one, nil, "ns/op").cell(), spreadOf(many, nil, "ns/op").cell(), ratio, fmtNum(al))
 		}
 	}
 	b.WriteString(targets(runs))
 	return b.String()
 }
 
-// targets checks troupe against the targets of issue 4.
+// targets checks troupe against the targets of issues 4 and 18.
 func targets(runs map[string]map[string][]result) string {
 	tr := func(w string) []result { return runs[w]["Troupe"] }
-	if len(tr("OneSub")) == 0 {
+	if !slices.ContainsFunc(workloads, func(w workload) bool { return len(tr(w.name)) > 0 }) {
 		return ""
 	}
 	var b strings.Builder
@@ -333,6 +366,16 @@ func targets(runs map[string]map[string][]result) string {
 		p50, _ := stat(tr("Restart"), nil, "p50-ns")
 		p99, _ := stat(tr("Restart"), nil, "p99-ns")
 		check("restart p50 ≤ 2 µs, p99 ≤ 20 µs", fmt.Sprintf("%.2f µs / %.2f µs", p50/1e3, p99/1e3), p50 <= 2000 && p99 <= 20000)
+	}
+	if len(tr("RestartLogged")) > 0 {
+		p50, _ := stat(tr("RestartLogged"), nil, "p50-ns")
+		su, _ := stat(runs["RestartLogged"]["Suture"], nil, "p50-ns")
+		ok := p50 <= 5000 && (math.IsNaN(su) || p50 < su)
+		check("restart with default logging p50 ≤ 5 µs and below Suture's", fmt.Sprintf("%.2f µs (Suture %.2f µs)", p50/1e3, su/1e3), ok)
+	}
+	if len(tr("RestartWindow")) > 0 && len(tr("Restart")) > 0 {
+		_, r := stat(tr("RestartWindow"), tr("Restart"), "p50-ns")
+		check("restart p50, 10 s window ≤ 1.1× the 1 ns window (per-round ratio)", fmt.Sprintf("%.2f×", r), r <= 1.1)
 	}
 	if len(tr("Unrelated10k")) > 0 {
 		_, r := stat(tr("Unrelated10k"), tr("Unrelated1"), "ns/op")
