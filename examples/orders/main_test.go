@@ -131,6 +131,7 @@ func (r *running) stats(t *testing.T) Stats {
 	return st
 }
 
+// orderJSON is an order of customer i, c<i>.
 func orderJSON(i int) string {
 	return fmt.Sprintf(`{"customer":"c%d","email":"c%d@example.com","items":[{"sku":"mug","qty":1},{"sku":"tee","qty":2}]}`, i, i)
 }
@@ -170,8 +171,8 @@ func (m *blockingMailer) Send(context.Context, string, string) error {
 }
 
 // With the email handler blocked, orders are still accepted at once and
-// inventory sees every one of them; the emails beyond the email mailbox are
-// dropped and reported, not lost.
+// inventory sees every one of them; the emails beyond the customer's email
+// mailbox are dropped and reported, not lost.
 func TestEmailBlockedDoesNotBlockOrders(t *testing.T) {
 	const n = 50
 	cfg := testConfig()
@@ -181,7 +182,7 @@ func TestEmailBlockedDoesNotBlockOrders(t *testing.T) {
 
 	var accepted []string
 	for i := range n {
-		status, id := r.post(t, orderJSON(i))
+		status, id := r.post(t, orderJSON(0)) // one customer: one mailbox
 		if status != http.StatusCreated {
 			t.Fatalf("order %d: status %d (%s); want 201", i, status, id)
 		}
@@ -237,7 +238,7 @@ func TestEmailPanicsAreContained(t *testing.T) {
 	const n = 20
 	cfg := testConfig()
 	cfg.EmailRestarts, cfg.EmailWindow = 3, time.Hour
-	cfg.EmailWorkerFails = 1 // the pool fails on its second worker panic
+	cfg.EmailPanics = 1 // email's Run fails on its second panic
 	gaveUp := make(chan supervisor.Event, 1)
 	r := start(t, cfg, panickingMailer{}, func(e supervisor.Event) {
 		if e.Kind == supervisor.Stopped && e.Path == "orders/email" {
@@ -282,11 +283,12 @@ func TestEmailPanicsAreContained(t *testing.T) {
 	if st.Restarts < cfg.EmailRestarts {
 		t.Errorf("/stats restarts: %d; want at least %d", st.Restarts, cfg.EmailRestarts)
 	}
-	// Each run of the email pool absorbs its worker restarts before it
-	// fails, and no order is tried more than twice (WithMaxRetries(1)).
-	least, most := uint64((cfg.EmailRestarts+1)*(cfg.EmailWorkerFails+1)), uint64(2*n)
-	if got := r.emailActor.Stats().Panics; got < least || got > most {
-		t.Errorf("email pool panics: %d; want between %d (worker restarts + 1, per run) and %d (two tries per order)", got, least, most)
+	// Each run of email ended with a panic (the window of EmailPanics
+	// spans the runs), and no order is tried more than twice
+	// (WithMaxRetries(1)).
+	least, most := uint64(cfg.EmailRestarts+1), uint64(2*n)
+	if got := r.emailKeys.Stats().Restarted; got < least || got > most {
+		t.Errorf("email panics: %d; want between %d (one per run) and %d (two tries per order)", got, least, most)
 	}
 	for _, p := range []string{"orders/analytics", "orders/inventory", "orders/http", "orders/bus"} {
 		if c, _ := st.child(p); c.State != "running" || c.Restarts != 0 {
@@ -305,6 +307,132 @@ func TestEmailPanicsAreContained(t *testing.T) {
 	if acc[consumerEmail].Dead != len(accepted) {
 		t.Errorf("email: %+v; want every order a dead letter", acc[consumerEmail])
 	}
+}
+
+// stuckMailer blocks every email to one address until release is closed,
+// ignoring its context (that customer's mail server never answers), and
+// sends every other email at once.
+type stuckMailer struct {
+	stuck   string
+	release chan struct{}
+	entered chan string // the order ID of each Send to stuck
+}
+
+func (m *stuckMailer) Send(_ context.Context, to, id string) error {
+	if to == m.stuck {
+		m.entered <- id
+		<-m.release
+	}
+	return nil
+}
+
+// waitAccounted waits until every order in ids is handled or a dead
+// letter at consumer, or ctx is done.
+func waitAccounted(ctx context.Context, l *Ledger, consumer string, ids []string) error {
+	for {
+		l.mu.Lock()
+		changed := l.changed
+		l.mu.Unlock()
+		a := l.Account(consumer, ids)
+		if a.Handled+a.Dead >= len(ids) {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("%s: %d of %d orders accounted for: %w", consumer, a.Handled+a.Dead, len(ids), context.Cause(ctx))
+		}
+	}
+}
+
+// A customer whose emails hang holds up no other customer: while its first
+// email is stuck in the provider and its later ones fill its mailbox (the
+// last dropped and reported), every other customer's email goes out. Its
+// own emails go out in order once the provider answers. (With email as a
+// pool, the stuck customer's queue filled the pool's one mailbox and the
+// other customers' emails were dropped.)
+func TestEmailStuckCustomerHoldsUpNoOther(t *testing.T) {
+	const others, flood = 40, 4
+	cfg := testConfig()
+	cfg.EmailMailbox = 8
+	m := &stuckMailer{stuck: "c0@example.com", release: make(chan struct{}), entered: make(chan string, cfg.EmailMailbox+flood+1)}
+	r := start(t, cfg, m, nil)
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			close(m.release)
+		}
+	}
+	t.Cleanup(release) // before the app stops (cleanups run last first)
+	ctx := waitCtx(t)
+
+	post := func(customer int) string {
+		status, id := r.post(t, orderJSON(customer))
+		if status != http.StatusCreated {
+			t.Fatalf("order of c%d: status %d (%s); want 201", customer, status, id)
+		}
+		return id
+	}
+	stuck := []string{post(0)}
+	select {
+	case <-m.entered: // c0's first email is in the provider, and stays there
+	case <-ctx.Done():
+		t.Fatal("c0's first email never reached the provider")
+	}
+	for range cfg.EmailMailbox + flood {
+		stuck = append(stuck, post(0))
+	}
+	var other []string
+	for round := range 2 {
+		for c := 1; c <= others; c++ {
+			other = append(other, post(c))
+			if round == 0 && c%10 == 0 {
+				stuck = append(stuck, post(0))
+			}
+		}
+	}
+	if err := waitAccounted(ctx, r.ledger, consumerEmail, other); err != nil {
+		t.Fatal(err)
+	}
+	if acc := r.ledger.Account(consumerEmail, other); acc.Handled != len(other) || acc.Dead != 0 {
+		t.Errorf("other customers' emails: %+v; want all %d sent while c0 hangs", acc, len(other))
+	}
+	if got := r.emailer.delivered.Load(); got != uint64(len(other)) {
+		t.Errorf("emails delivered while c0 hangs: %d; want %d", got, len(other))
+	}
+	acc := r.ledger.Account(consumerEmail, stuck)
+	if acc.Handled != 0 || acc.Dead == 0 {
+		t.Errorf("c0's emails while it hangs: %+v; want none sent, those beyond its mailbox dropped", acc)
+	}
+	if got := len(m.entered); got != 0 {
+		t.Errorf("c0 has %d more emails in the provider while its first hangs; want 0 (one at a time)", got)
+	}
+	if sub := subscription(t, r.stats(t), consumerEmail); sub.Dropped != uint64(acc.Dead) {
+		t.Errorf("email subscription dropped %d; want %d, c0's beyond its mailbox", sub.Dropped, acc.Dead)
+	}
+
+	// c0's provider answers: its queued emails go out, in order.
+	release()
+	queued := len(stuck) - acc.Dead
+	if err := r.ledger.Wait(ctx, consumerEmail, len(other)+len(stuck)); err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for range queued - 1 {
+		order = append(order, <-m.entered)
+	}
+	var want []string
+	for _, id := range stuck[1:] {
+		if r.ledger.Account(consumerEmail, []string{id}).Dead == 0 {
+			want = append(want, id)
+		}
+	}
+	if !slices.Equal(order, want) {
+		t.Errorf("c0's emails went out in the order %v; want %v", order, want)
+	}
+	r.stop(t)
+	checkAccounts(t, r.ledger, append(other, stuck...))
 }
 
 // Bad requests are answered 400 or 413 with a message, and publish nothing.
