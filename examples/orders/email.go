@@ -150,9 +150,9 @@ const emailIdle = 50 * time.Millisecond
 
 // newCustomerEmail returns the email consumer as one keyed actor per
 // customer: each customer's emails go out one at a time, in order, and a
-// customer whose emails hang (a mailbox provider that never answers) holds
-// up no other customer, where a pool's worker stuck on one customer would
-// hold up the customers queued behind it. The handler keeps no state, so
+// customer whose emails hang (a mail server that never answers) holds up
+// no other customer: its queue is its own mailbox, where in a pool it
+// shares, and can fill, the pool's one mailbox. The handler keeps no state, so
 // every customer's actor shares it; a key that panics is restarted from the
 // factory with its queue kept, and its email is tried once more: the
 // provider's panics are flukes, not poison. opts are the options of each

@@ -55,7 +55,11 @@ func printSummary(w io.Writer, a *App, load *loadResult, took time.Duration) {
 	row("  retried", st.Email.Retried, "provider timed out; tried again with backoff")
 	row("  failed", st.Email.Failed+st.Email.Interrupted, fmt.Sprintf("%d timed out %d times, %d interrupted by the shutdown", st.Email.Failed, a.cfg.EmailAttempts, st.Email.Interrupted))
 	if a.provider != nil {
-		row("  provider panics", st.Email.Panics, fmt.Sprintf("of %d calls; each recovered: the customer's actor restarts and tries the email once more; past %d panics within %v its supervisor restarts email", st.Email.ProviderCalls, a.cfg.EmailPanics, a.cfg.EmailWindow))
+		how := fmt.Sprintf("the customer's actor restarts and tries the email once more; past %d panics within %v its supervisor restarts email", a.cfg.EmailPanics, a.cfg.EmailWindow)
+		if a.nats.email != nil {
+			how = "the import tries the order again with backoff (see JETSTREAM)"
+		}
+		row("  provider panics", st.Email.Panics, fmt.Sprintf("of %d calls; each recovered: %s", st.Email.ProviderCalls, how))
 	}
 
 	row("ANALYTICS", "", "")
