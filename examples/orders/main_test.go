@@ -18,6 +18,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/observer"
 	"github.com/troupe-go/troupe/supervisor"
 )
@@ -439,6 +440,43 @@ func TestEmailStuckCustomerHoldsUpNoOther(t *testing.T) {
 	checkAccounts(t, r.ledger, append(other, stuck...))
 }
 
+// Email holds at most EmailCustomers customers' actors: while the one it
+// holds hangs, another customer's email is refused, reported as a dead
+// letter with the reason, and the order is still placed.
+func TestEmailCustomersBounded(t *testing.T) {
+	cfg := testConfig()
+	cfg.EmailCustomers = 1
+	m := &stuckMailer{stuck: "c0@example.com", release: make(chan struct{}), entered: make(chan string, 1)}
+	r := start(t, cfg, m, nil)
+	t.Cleanup(func() { close(m.release) }) // before the app stops
+	ctx := waitCtx(t)
+
+	var accepted []string
+	for _, c := range []int{0, 1} {
+		status, id := r.post(t, orderJSON(c))
+		if status != http.StatusCreated {
+			t.Fatalf("order of c%d: status %d (%s); want 201", c, status, id)
+		}
+		accepted = append(accepted, id)
+		if c == 0 {
+			select {
+			case <-m.entered:
+			case <-ctx.Done():
+				t.Fatal("c0's email never reached the provider")
+			}
+		}
+	}
+	acc := r.ledger.Account(consumerEmail, accepted[1:])
+	if acc.Dead != 1 {
+		t.Errorf("c1's email with c0 holding the only place: %+v; want a dead letter", acc)
+	}
+	if i := slices.IndexFunc(r.ledger.DeadLetters(), func(d DeadLetterCount) bool {
+		return d.Where == "bus → "+consumerEmail && d.Reason == actor.ErrTooManyKeys.Error()
+	}); i < 0 {
+		t.Errorf("dead letters %+v; want one at bus → email for %q", r.ledger.DeadLetters(), actor.ErrTooManyKeys)
+	}
+}
+
 // Bad requests are answered 400 or 413 with a message, and publish nothing.
 func TestBadRequests(t *testing.T) {
 	var mu sync.Mutex
@@ -628,7 +666,7 @@ func TestLivePageServed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`troupe_actor_handled`, `messaging_destination_name="inventory"`, `troupe_child_path="orders/email/sender"`} {
+	for _, want := range []string{`troupe_actor_handled`, `messaging_destination_name="inventory"`, `messaging_destination_name="email"`, `troupe_child_path="orders/email/sender"`} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("GET %s lacks %s:\n%s", metricsPath, want, body)
 		}
