@@ -91,7 +91,7 @@ type EmailKeyStats struct {
 	Passivated  uint64 `json:"passivated"`   // stopped and freed when idle
 	Restarted   uint64 `json:"restarted"`    // restarted from the factory after a panic
 	Removed     uint64 `json:"removed"`      // removed after too many panics, their queue dead letters
-	DeadLetters int    `json:"dead_letters"` // emails the customers' actors accepted and reported unsent
+	DeadLetters uint64 `json:"dead_letters"` // emails the customers' actors accepted and reported unsent
 }
 
 // InventoryStats counts what the inventory consumer did.
@@ -125,9 +125,10 @@ func (a *App) Stats() Stats {
 		st.Email.ProviderCalls, st.Email.Timeouts, st.Email.Panics = p.calls.Load(), p.timeouts.Load(), p.panics.Load()
 	}
 	ks := a.emailKeys.Stats()
+	dead, _ := emailDeadLetters(st.DeadLetters)
 	st.EmailKeys = EmailKeyStats{
 		Live: ks.Keys, Created: ks.Created, Passivated: ks.Passivated, Restarted: ks.Restarted, Removed: ks.Removed,
-		DeadLetters: deadAt(st.DeadLetters, "actor "+consumerEmail),
+		DeadLetters: dead,
 	}
 	var email actor.Stats
 	if a.nats.email != nil {
@@ -176,13 +177,13 @@ func (a *App) Stats() Stats {
 func (a *App) emailStats() actor.Stats {
 	ks := a.emailKeys.Stats()
 	s := actor.Stats{
-		Name:        ks.Name,
-		Handled:     a.emailer.delivered.Load(),
-		Failed:      a.emailer.failed.Load() + a.emailer.cut.Load(),
-		Panics:      ks.Restarted,
-		DeadLetters: uint64(deadAt(a.ledger.DeadLetters(), "actor "+consumerEmail)),
-		Running:     ks.Running,
+		Name:    ks.Name,
+		Handled: a.emailer.delivered.Load(),
+		Failed:  a.emailer.failed.Load() + a.emailer.cut.Load(),
+		Panics:  ks.Restarted,
+		Running: ks.Running,
 	}
+	s.DeadLetters, s.DeadLettersBy = emailDeadLetters(a.ledger.DeadLetters())
 	for _, c := range a.emailKeys.Keys() {
 		if k, ok := a.emailKeys.KeyStats(c); ok {
 			s.Queued += k.Queued
@@ -199,15 +200,26 @@ type statsFunc func() actor.Stats
 // Stats returns f().
 func (f statsFunc) Stats() actor.Stats { return f() }
 
-// deadAt returns the number of dead letters reported at where.
-func deadAt(ds []DeadLetterCount, where string) int {
-	n := 0
+// emailDeadLetters counts the dead letters the customers' email actors
+// reported, in all and by reason (a customer removed after too many
+// panics counts as panicked).
+func emailDeadLetters(ds []DeadLetterCount) (total uint64, by actor.DeadLetterCounts) {
 	for _, d := range ds {
-		if d.Where == where {
-			n += d.Count
+		if d.Where != "actor "+consumerEmail {
+			continue
+		}
+		n := uint64(d.Count)
+		total += n
+		switch d.Reason {
+		case actor.ErrPanicked.Error(), actor.ErrKeyRestarts.Error():
+			by.Panicked += n
+		case actor.ErrDrainTimeout.Error():
+			by.DrainTimeout += n
+		case actor.ErrStopped.Error():
+			by.Stopped += n
 		}
 	}
-	return n
+	return total, by
 }
 
 func actorStats(s actor.Stats) ActorStats {
