@@ -33,6 +33,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/supervisor"
 )
 
@@ -91,7 +92,7 @@ func defaultConfig() Config {
 		EmailBackoff:      2 * time.Millisecond,
 		EmailMailbox:      64,
 		EmailCustomers:    10_000,
-		EmailPanics:       5,
+		EmailPanics:       actor.DefaultKeyedRestarts,
 		EmailRestarts:     20,
 		EmailWindow:       10 * time.Second,
 		RestartBackoffMin: 5 * time.Millisecond,
