@@ -27,7 +27,7 @@ import (
 //	├── bus             closes the bus once its publishers have stopped
 //	├── inventory       actor, subscribed to OrderCreated (Block)
 //	├── email           supervisor with its own restart intensity (Temporary)
-//	│   └── sender      pool, subscribed to OrderCreated (DropNewest)
+//	│   └── sender      keyed actors, one per customer, subscribed to OrderCreated (DropNewest)
 //	└── http            POST /orders, GET /stats, GET /debug/troupe/ (the live page)
 //
 // A supervisor stops its children in reverse order, so a shutdown stops
@@ -47,7 +47,7 @@ type App struct {
 	analytics *Analytics
 	tracker   *Tracker // one keyed actor per order (tracker.go)
 
-	emailActor     *actor.Pool[OrderCreated]
+	emailKeys      *actor.Keyed[string, OrderCreated] // one actor per customer (email.go)
 	inventoryActor *actor.Actor[OrderCreated]
 	analyticsActor *actor.Actor[Event]
 
@@ -105,27 +105,30 @@ func newApp(cfg Config, log *slog.Logger, mailer Mailer, addr string) (*App, err
 			actor.WithErrorHook(a.handlerError),
 		}
 	}
-	// Email is a pool of workers, so that one slow provider call does not
-	// hold up the other customers' emails, keyed by customer so that each
-	// customer's emails still go out in order. A worker that panics is
-	// restarted inside the pool; past the pool's own limit the pool's Run
-	// fails and the email supervisor restarts it. A message whose handler
-	// panicked is tried once more: the provider's panics are flukes, not
-	// poison.
-	emailOpts := []actor.PoolOption{actor.WithMaxRetries(1),
-		actor.WithWorkerRestarts(cfg.EmailWorkerFails, cfg.EmailWindow),
-		actor.KeyByString(func(o OrderCreated) string { return o.Customer })}
+	// Email is one actor per customer, so that a customer whose provider
+	// calls hang holds up no other customer's emails, and each customer's
+	// emails still go out in order. A customer's actor that panics is
+	// restarted from its factory while the others go on; past EmailPanics
+	// panics in all within EmailWindow the keyed actor's Run fails and the
+	// email supervisor restarts it. At most EmailCustomers customers have
+	// an actor at once (idle ones are passivated): the email of one more is
+	// refused, reported as a dead letter by the bus.
+	emailOpts := []actor.KeyedOption{
+		actor.WithKeyedRestarts(cfg.EmailPanics, cfg.EmailWindow),
+		actor.WithMaxKeys(cfg.EmailCustomers),
+	}
 	for _, o := range opts(cfg.EmailMailbox) {
 		emailOpts = append(emailOpts, o)
 	}
-	a.emailActor = actor.NewPool(consumerEmail, cfg.EmailWorkers, tracked(a.ledger, consumerEmail, a.emailer.Handle), emailOpts...)
+	a.emailKeys = newCustomerEmail(a.emailer, a.ledger, emailOpts...)
 	a.inventoryActor = actor.New(consumerInventory, tracked(a.ledger, consumerInventory, a.inventory.Handle), opts(cfg.Mailbox)...)
 	a.analyticsActor = actor.New(consumerAnalytics, tracked(a.ledger, consumerAnalytics, a.analytics.Handle), opts(cfg.Mailbox)...)
 
 	// Inventory must see every order: Block, so a full mailbox slows the
 	// order handler down (for at most BlockTimeout) instead of losing one.
-	// Email is best effort: when its mailbox is full the new order's email
-	// is dropped and reported, and the order handler never waits for it.
+	// Email is best effort: when its customer's mailbox is full the new
+	// order's email is dropped and reported, and the order handler never
+	// waits for it.
 	// Analytics wants the freshest events: DropOldest.
 	//
 	// With -nats, the order handler publishes OrderCreated to JetStream
@@ -141,7 +144,7 @@ func newApp(cfg Config, log *slog.Logger, mailer Mailer, addr string) (*App, err
 			second(bus.Subscribe(a.bus, a.tracker.Inbox(), bus.WithPolicy(bus.Block), bus.WithTimeout(cfg.BlockTimeout))))
 	}
 	if cfg.NATS == "" {
-		subs = append(subs, second(bus.Subscribe(a.bus, a.emailActor, bus.WithPolicy(bus.DropNewest))))
+		subs = append(subs, second(bus.Subscribe(a.bus, customerInbox(a.emailKeys), bus.WithPolicy(bus.DropNewest))))
 	} else {
 		br, err := connectNATS(cfg, log)
 		if err != nil {
@@ -227,7 +230,7 @@ func newApp(cfg Config, log *slog.Logger, mailer Mailer, addr string) (*App, err
 		if a.nats.email != nil {
 			adds = append(adds, a.emailSup.Add("import", a.nats.email))
 		} else {
-			adds = append(adds, a.emailSup.Add("sender", a.emailActor))
+			adds = append(adds, a.emailSup.Add("sender", a.emailKeys))
 		}
 		// In one process, when email restarts too often its supervisor
 		// gives up and the email subtree stays down; orders, inventory and
@@ -263,8 +266,7 @@ func newApp(cfg Config, log *slog.Logger, mailer Mailer, addr string) (*App, err
 	}
 	o := a.metrics.otel
 	if merr := errors.Join(
-		registered(o.ObservePools(a.emailActor)),
-		registered(o.ObserveActors(a.inventoryActor, a.analyticsActor)),
+		registered(o.ObserveActors(statsFunc(a.emailStats), a.inventoryActor, a.analyticsActor)),
 		registered(o.ObserveBus(a.bus)),
 		registered(o.ObserveSupervisor(a.root)),
 	); merr != nil {
@@ -300,7 +302,7 @@ func (a *App) routes() http.Handler {
 	page := observer.New(observer.Options{
 		Tree: func() []supervisor.ChildInfo { return a.root.Tree() },
 		Mailboxes: []func() actor.Stats{
-			observer.Pool(a.emailActor), a.inventoryActor.Stats, a.analyticsActor.Stats,
+			a.emailStats, a.inventoryActor.Stats, a.analyticsActor.Stats,
 		},
 		Subscriptions: a.bus.Stats,
 		DeadLetters:   a.dead,
@@ -342,15 +344,15 @@ func (a *App) Run(ctx context.Context) error {
 }
 
 // drainLeftovers empties the mailboxes of actors that are not running any
-// more: an actor whose supervisor gave up keeps the messages sent to it
-// meanwhile. Running an actor with a cancelled context drains it within its
-// drain timeout and reports the rest as dead letters, so every accepted
-// message is accounted for. For an actor that stopped normally it is a
-// no-op.
+// more: an actor (or a customer's email actor) whose supervisor gave up
+// keeps the messages sent to it meanwhile. Running an actor with a
+// cancelled context drains it within its drain timeout and reports the rest
+// as dead letters, so every accepted message is accounted for. For an actor
+// that stopped normally it is a no-op.
 func (a *App) drainLeftovers() {
 	done, cancel := context.WithCancel(context.Background())
 	cancel()
-	for _, r := range []supervisor.Runner{a.emailActor, a.inventoryActor, a.analyticsActor} {
+	for _, r := range []supervisor.Runner{a.emailKeys, a.inventoryActor, a.analyticsActor} {
 		if err := r.Run(done); err != nil {
 			a.log.Warn("draining a stopped actor", "error", err)
 		}
@@ -498,7 +500,7 @@ func eventID(m any) string {
 // that reasons count together in the summary.
 func reasonText(err error) string {
 	for _, s := range []error{
-		actor.ErrPanicked, actor.ErrDrainTimeout, actor.ErrStopped,
+		actor.ErrKeyRestarts, actor.ErrTooManyKeys, actor.ErrPanicked, actor.ErrDrainTimeout, actor.ErrStopped,
 		bus.ErrDroppedNewest, bus.ErrDroppedOldest, bus.ErrTimeout, bus.ErrCanceled, bus.ErrRejected, bus.ErrClosed,
 	} {
 		if errors.Is(err, s) {

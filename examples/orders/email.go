@@ -9,6 +9,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/bus"
 )
 
 // Mailer sends one confirmation email. The email consumer calls it; tests
@@ -98,8 +101,8 @@ func pause(ctx context.Context, d time.Duration) error {
 // Emailer is the email consumer: it sends the confirmation of every
 // OrderCreated through a Mailer, retrying with exponential backoff when the
 // provider times out, and publishes EmailSent when it got through. A panic
-// in the Mailer is not caught here: it ends the actor's Run, the supervisor
-// restarts it, and the actor retries the message once (see newApp).
+// in the Mailer is not caught here: the customer's actor is restarted from
+// its factory and retries the message once (see newCustomerEmail).
 type Emailer struct {
 	mailer   Mailer
 	attempts int           // calls per order before giving up
@@ -139,4 +142,29 @@ func (e *Emailer) Handle(ctx context.Context, o OrderCreated) error {
 		}
 		wait *= 2
 	}
+}
+
+// emailIdle is how long a customer's email actor stays without an email
+// before it is passivated.
+const emailIdle = 50 * time.Millisecond
+
+// newCustomerEmail returns the email consumer as one keyed actor per
+// customer: each customer's emails go out one at a time, in order, and a
+// customer whose emails hang (a mail server that never answers) holds up
+// no other customer: its queue is its own mailbox, where in a pool it
+// shares, and can fill, the pool's one mailbox. The handler keeps no state, so
+// every customer's actor shares it; a key that panics is restarted from the
+// factory with its queue kept, and its email is tried once more: the
+// provider's panics are flukes, not poison. opts are the options of each
+// customer's actor (mailbox, logger, hooks, drain) and of the Keyed.
+func newCustomerEmail(e *Emailer, ledger *Ledger, opts ...actor.KeyedOption) *actor.Keyed[string, OrderCreated] {
+	h := tracked(ledger, consumerEmail, e.Handle)
+	opts = append([]actor.KeyedOption{actor.WithMaxRetries(1), actor.WithIdleTimeout(emailIdle)}, opts...)
+	return actor.NewKeyed(consumerEmail, func(string) actor.Handler[OrderCreated] { return h }, opts...)
+}
+
+// customerInbox is what the per-customer email consumer subscribes to the
+// bus with: every OrderCreated, to the actor of its customer.
+func customerInbox(k *actor.Keyed[string, OrderCreated]) bus.Inbox[OrderCreated] {
+	return k.By(func(o OrderCreated) string { return o.Customer })
 }

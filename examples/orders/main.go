@@ -29,11 +29,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/troupe-go/troupe/actor"
 	"io"
 	"os"
 	"time"
 
+	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/supervisor"
 )
 
@@ -54,9 +54,9 @@ type Config struct {
 	EmailPanicRate   float64
 	EmailAttempts    int
 	EmailBackoff     time.Duration
-	EmailMailbox     int
-	EmailWorkers     int
-	EmailWorkerFails int // worker panics the email pool absorbs in EmailWindow
+	EmailMailbox     int // per customer
+	EmailCustomers   int // customers with an email actor at once
+	EmailPanics      int // panics of customers' actors email absorbs in EmailWindow
 	EmailRestarts    int
 	EmailWindow      time.Duration
 
@@ -90,9 +90,9 @@ func defaultConfig() Config {
 		EmailPanicRate:    0.02,
 		EmailAttempts:     3,
 		EmailBackoff:      2 * time.Millisecond,
-		EmailMailbox:      1024,
-		EmailWorkers:      4,
-		EmailWorkerFails:  actor.DefaultWorkerRestarts,
+		EmailMailbox:      64,
+		EmailCustomers:    10_000,
+		EmailPanics:       actor.DefaultKeyedRestarts,
 		EmailRestarts:     20,
 		EmailWindow:       10 * time.Second,
 		RestartBackoffMin: 5 * time.Millisecond,
@@ -141,9 +141,9 @@ Flags:
 	fs.Float64Var(&cfg.EmailPanicRate, "email-panic-rate", cfg.EmailPanicRate, "chance `p` that a provider call panics")
 	fs.IntVar(&cfg.EmailAttempts, "email-attempts", cfg.EmailAttempts, "provider calls per email before giving up on timeouts")
 	fs.DurationVar(&cfg.EmailBackoff, "email-backoff", cfg.EmailBackoff, "wait after the first timeout, doubled after each")
-	fs.IntVar(&cfg.EmailMailbox, "email-mailbox", cfg.EmailMailbox, "email mailbox size; beyond it emails are dropped and reported")
-	fs.IntVar(&cfg.EmailWorkers, "email-workers", cfg.EmailWorkers, "workers of the email pool (keyed by customer)")
-	fs.IntVar(&cfg.EmailWorkerFails, "email-worker-panics", cfg.EmailWorkerFails, "worker panics the email pool absorbs within -email-window before its Run fails")
+	fs.IntVar(&cfg.EmailMailbox, "email-mailbox", cfg.EmailMailbox, "each customer's email mailbox size; beyond it that customer's emails are dropped and reported")
+	fs.IntVar(&cfg.EmailCustomers, "email-customers", cfg.EmailCustomers, "customers with an email actor at once (idle ones are passivated); beyond it a new customer's email is dropped and reported")
+	fs.IntVar(&cfg.EmailPanics, "email-panics", cfg.EmailPanics, "panics of customers' email actors absorbed within -email-window before email's Run fails")
 	fs.IntVar(&cfg.EmailRestarts, "email-restarts", cfg.EmailRestarts, "restarts of email within -email-window before its supervisor gives up")
 	fs.DurationVar(&cfg.EmailWindow, "email-window", cfg.EmailWindow, "window of -email-restarts")
 	fs.DurationVar(&cfg.DrainTimeout, "drain", cfg.DrainTimeout, "how long each actor may drain its mailbox at shutdown")
@@ -170,7 +170,7 @@ Flags:
 		{cfg.EmailFailureRate >= 0 && cfg.EmailPanicRate >= 0 && cfg.EmailFailureRate+cfg.EmailPanicRate <= 1, "-email-failure-rate and -email-panic-rate must be probabilities adding up to at most 1"},
 		{cfg.EmailAttempts >= 1, "-email-attempts must be at least 1"},
 		{cfg.EmailMailbox >= 1, "-email-mailbox must be at least 1"},
-		{cfg.EmailWorkers >= 1 && cfg.EmailWorkerFails >= 0, "-email-workers must be at least 1 and -email-worker-panics not negative"},
+		{cfg.EmailCustomers >= 1 && cfg.EmailPanics >= 0, "-email-customers must be at least 1 and -email-panics not negative"},
 		{cfg.EmailRestarts >= 0 && cfg.EmailWindow > 0, "-email-restarts must not be negative and -email-window must be positive"},
 		{cfg.EmailLatency >= 0 && cfg.EmailTimeout >= 0 && cfg.EmailBackoff >= 0 && cfg.DrainTimeout >= 0, "durations must not be negative"},
 		{cfg.Role == roleAll || cfg.Role == roleAPI || cfg.Role == roleWorkers, "-role must be all, api or workers"},

@@ -18,6 +18,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/observer"
 	"github.com/troupe-go/troupe/supervisor"
 )
@@ -131,6 +132,7 @@ func (r *running) stats(t *testing.T) Stats {
 	return st
 }
 
+// orderJSON is an order of customer i, c<i>.
 func orderJSON(i int) string {
 	return fmt.Sprintf(`{"customer":"c%d","email":"c%d@example.com","items":[{"sku":"mug","qty":1},{"sku":"tee","qty":2}]}`, i, i)
 }
@@ -170,8 +172,8 @@ func (m *blockingMailer) Send(context.Context, string, string) error {
 }
 
 // With the email handler blocked, orders are still accepted at once and
-// inventory sees every one of them; the emails beyond the email mailbox are
-// dropped and reported, not lost.
+// inventory sees every one of them; the emails beyond the customer's email
+// mailbox are dropped and reported, not lost.
 func TestEmailBlockedDoesNotBlockOrders(t *testing.T) {
 	const n = 50
 	cfg := testConfig()
@@ -181,7 +183,7 @@ func TestEmailBlockedDoesNotBlockOrders(t *testing.T) {
 
 	var accepted []string
 	for i := range n {
-		status, id := r.post(t, orderJSON(i))
+		status, id := r.post(t, orderJSON(0)) // one customer: one mailbox
 		if status != http.StatusCreated {
 			t.Fatalf("order %d: status %d (%s); want 201", i, status, id)
 		}
@@ -230,14 +232,19 @@ func (panickingMailer) Send(_ context.Context, _, id string) error {
 }
 
 // With the email provider panicking on every message, inventory and
-// analytics still see every order; the email actor is restarted until its
+// analytics still see every order; email is restarted until its
 // supervisor's intensity is exceeded, then the email subtree stays down and
-// the rest of the service goes on.
+// the rest of the service goes on. The orders are one customer's, so that
+// they are handled one at a time: each run of email panics twice (a
+// customer's actors all finish the message in hand when email gives up,
+// which with many customers would leave a varying number for the next run).
+// Two runs make four panics, under the customer's own limit
+// (actor.DefaultKeyRestarts), so the customer is not removed.
 func TestEmailPanicsAreContained(t *testing.T) {
 	const n = 20
 	cfg := testConfig()
-	cfg.EmailRestarts, cfg.EmailWindow = 3, time.Hour
-	cfg.EmailWorkerFails = 1 // the pool fails on its second worker panic
+	cfg.EmailRestarts, cfg.EmailWindow = 1, time.Hour
+	cfg.EmailPanics = 1 // email's Run fails on its second panic
 	gaveUp := make(chan supervisor.Event, 1)
 	r := start(t, cfg, panickingMailer{}, func(e supervisor.Event) {
 		if e.Kind == supervisor.Stopped && e.Path == "orders/email" {
@@ -282,11 +289,11 @@ func TestEmailPanicsAreContained(t *testing.T) {
 	if st.Restarts < cfg.EmailRestarts {
 		t.Errorf("/stats restarts: %d; want at least %d", st.Restarts, cfg.EmailRestarts)
 	}
-	// Each run of the email pool absorbs its worker restarts before it
-	// fails, and no order is tried more than twice (WithMaxRetries(1)).
-	least, most := uint64((cfg.EmailRestarts+1)*(cfg.EmailWorkerFails+1)), uint64(2*n)
-	if got := r.emailActor.Stats().Panics; got < least || got > most {
-		t.Errorf("email pool panics: %d; want between %d (worker restarts + 1, per run) and %d (two tries per order)", got, least, most)
+	// Each run of email absorbs EmailPanics panics before it fails, and no
+	// order is tried more than twice (WithMaxRetries(1)).
+	least, most := uint64((cfg.EmailRestarts+1)*(cfg.EmailPanics+1)), uint64(2*n)
+	if got := r.emailKeys.Stats().Restarted; got < least || got > most {
+		t.Errorf("email panics: %d; want between %d (EmailPanics + 1, per run) and %d (two tries per order)", got, least, most)
 	}
 	for _, p := range []string{"orders/analytics", "orders/inventory", "orders/http", "orders/bus"} {
 		if c, _ := st.child(p); c.State != "running" || c.Restarts != 0 {
@@ -304,6 +311,169 @@ func TestEmailPanicsAreContained(t *testing.T) {
 	acc := checkAccounts(t, r.ledger, accepted)
 	if acc[consumerEmail].Dead != len(accepted) {
 		t.Errorf("email: %+v; want every order a dead letter", acc[consumerEmail])
+	}
+}
+
+// stuckMailer blocks every email to one address until release is closed,
+// ignoring its context (that customer's mail server never answers), and
+// sends every other email at once.
+type stuckMailer struct {
+	stuck   string
+	release chan struct{}
+	entered chan string // the order ID of each Send to stuck
+}
+
+func (m *stuckMailer) Send(_ context.Context, to, id string) error {
+	if to == m.stuck {
+		m.entered <- id
+		<-m.release
+	}
+	return nil
+}
+
+// waitAccounted waits until every order in ids is handled or a dead
+// letter at consumer, or ctx is done.
+func waitAccounted(ctx context.Context, l *Ledger, consumer string, ids []string) error {
+	for {
+		l.mu.Lock()
+		changed := l.changed
+		l.mu.Unlock()
+		a := l.Account(consumer, ids)
+		if a.Handled+a.Dead >= len(ids) {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("%s: %d of %d orders accounted for: %w", consumer, a.Handled+a.Dead, len(ids), context.Cause(ctx))
+		}
+	}
+}
+
+// A customer whose emails hang holds up no other customer: while its first
+// email is stuck in the provider and its later ones fill its mailbox (the
+// last dropped and reported), every other customer's email goes out. Its
+// own emails go out in order once the provider answers. (With email as a
+// pool, the stuck customer's queue filled the pool's one mailbox and the
+// other customers' emails were dropped.)
+func TestEmailStuckCustomerHoldsUpNoOther(t *testing.T) {
+	const others, flood = 40, 4
+	cfg := testConfig()
+	cfg.EmailMailbox = 8
+	m := &stuckMailer{stuck: "c0@example.com", release: make(chan struct{}), entered: make(chan string, cfg.EmailMailbox+flood+1)}
+	r := start(t, cfg, m, nil)
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			close(m.release)
+		}
+	}
+	t.Cleanup(release) // before the app stops (cleanups run last first)
+	ctx := waitCtx(t)
+
+	post := func(customer int) string {
+		status, id := r.post(t, orderJSON(customer))
+		if status != http.StatusCreated {
+			t.Fatalf("order of c%d: status %d (%s); want 201", customer, status, id)
+		}
+		return id
+	}
+	stuck := []string{post(0)}
+	select {
+	case <-m.entered: // c0's first email is in the provider, and stays there
+	case <-ctx.Done():
+		t.Fatal("c0's first email never reached the provider")
+	}
+	for range cfg.EmailMailbox + flood {
+		stuck = append(stuck, post(0))
+	}
+	var other []string
+	for round := range 2 {
+		for c := 1; c <= others; c++ {
+			other = append(other, post(c))
+			if round == 0 && c%10 == 0 {
+				stuck = append(stuck, post(0))
+			}
+		}
+	}
+	if err := waitAccounted(ctx, r.ledger, consumerEmail, other); err != nil {
+		t.Fatal(err)
+	}
+	if acc := r.ledger.Account(consumerEmail, other); acc.Handled != len(other) || acc.Dead != 0 {
+		t.Errorf("other customers' emails: %+v; want all %d sent while c0 hangs", acc, len(other))
+	}
+	if got := r.emailer.delivered.Load(); got != uint64(len(other)) {
+		t.Errorf("emails delivered while c0 hangs: %d; want %d", got, len(other))
+	}
+	acc := r.ledger.Account(consumerEmail, stuck)
+	if acc.Handled != 0 || acc.Dead == 0 {
+		t.Errorf("c0's emails while it hangs: %+v; want none sent, those beyond its mailbox dropped", acc)
+	}
+	if got := len(m.entered); got != 0 {
+		t.Errorf("c0 has %d more emails in the provider while its first hangs; want 0 (one at a time)", got)
+	}
+	if sub := subscription(t, r.stats(t), consumerEmail); sub.Dropped != uint64(acc.Dead) {
+		t.Errorf("email subscription dropped %d; want %d, c0's beyond its mailbox", sub.Dropped, acc.Dead)
+	}
+
+	// c0's provider answers: its queued emails go out, in order.
+	release()
+	queued := len(stuck) - acc.Dead
+	if err := r.ledger.Wait(ctx, consumerEmail, len(other)+len(stuck)); err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for range queued - 1 {
+		order = append(order, <-m.entered)
+	}
+	var want []string
+	for _, id := range stuck[1:] {
+		if r.ledger.Account(consumerEmail, []string{id}).Dead == 0 {
+			want = append(want, id)
+		}
+	}
+	if !slices.Equal(order, want) {
+		t.Errorf("c0's emails went out in the order %v; want %v", order, want)
+	}
+	r.stop(t)
+	checkAccounts(t, r.ledger, append(other, stuck...))
+}
+
+// Email holds at most EmailCustomers customers' actors: while the one it
+// holds hangs, another customer's email is refused, reported as a dead
+// letter with the reason, and the order is still placed.
+func TestEmailCustomersBounded(t *testing.T) {
+	cfg := testConfig()
+	cfg.EmailCustomers = 1
+	m := &stuckMailer{stuck: "c0@example.com", release: make(chan struct{}), entered: make(chan string, 1)}
+	r := start(t, cfg, m, nil)
+	t.Cleanup(func() { close(m.release) }) // before the app stops
+	ctx := waitCtx(t)
+
+	var accepted []string
+	for _, c := range []int{0, 1} {
+		status, id := r.post(t, orderJSON(c))
+		if status != http.StatusCreated {
+			t.Fatalf("order of c%d: status %d (%s); want 201", c, status, id)
+		}
+		accepted = append(accepted, id)
+		if c == 0 {
+			select {
+			case <-m.entered:
+			case <-ctx.Done():
+				t.Fatal("c0's email never reached the provider")
+			}
+		}
+	}
+	acc := r.ledger.Account(consumerEmail, accepted[1:])
+	if acc.Dead != 1 {
+		t.Errorf("c1's email with c0 holding the only place: %+v; want a dead letter", acc)
+	}
+	if i := slices.IndexFunc(r.ledger.DeadLetters(), func(d DeadLetterCount) bool {
+		return d.Where == "bus → "+consumerEmail && d.Reason == actor.ErrTooManyKeys.Error()
+	}); i < 0 {
+		t.Errorf("dead letters %+v; want one at bus → email for %q", r.ledger.DeadLetters(), actor.ErrTooManyKeys)
 	}
 }
 
@@ -496,7 +666,7 @@ func TestLivePageServed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`troupe_actor_handled`, `messaging_destination_name="inventory"`, `troupe_child_path="orders/email/sender"`} {
+	for _, want := range []string{`troupe_actor_handled`, `messaging_destination_name="inventory"`, `messaging_destination_name="email"`, `troupe_child_path="orders/email/sender"`} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("GET %s lacks %s:\n%s", metricsPath, want, body)
 		}

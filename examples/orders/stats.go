@@ -15,6 +15,7 @@ type Stats struct {
 	Supervisor    []ChildStats        `json:"supervisor"`
 	Restarts      int                 `json:"restarts"` // sum over the tree
 	Email         EmailStats          `json:"email"`
+	EmailKeys     EmailKeyStats       `json:"email_customers"`
 	Inventory     InventoryStats      `json:"inventory"`
 	Analytics     map[string]int      `json:"analytics"` // events seen, by kind
 	DeadLetters   []DeadLetterCount   `json:"dead_letters"`
@@ -83,6 +84,16 @@ type EmailStats struct {
 	Panics        uint64 `json:"provider_panics"`
 }
 
+// EmailKeyStats counts the email consumer's actors, one per customer.
+type EmailKeyStats struct {
+	Live        int    `json:"live"`         // customers' actors live now
+	Created     uint64 `json:"created"`      // by a customer's first email, or its first since passivated
+	Passivated  uint64 `json:"passivated"`   // stopped and freed when idle
+	Restarted   uint64 `json:"restarted"`    // restarted from the factory after a panic
+	Removed     uint64 `json:"removed"`      // removed after too many panics, their queue dead letters
+	DeadLetters uint64 `json:"dead_letters"` // emails the customers' actors accepted and reported unsent
+}
+
 // InventoryStats counts what the inventory consumer did.
 type InventoryStats struct {
 	Updates    uint64         `json:"updates"`
@@ -113,9 +124,17 @@ func (a *App) Stats() Stats {
 	if p := a.provider; p != nil {
 		st.Email.ProviderCalls, st.Email.Timeouts, st.Email.Panics = p.calls.Load(), p.timeouts.Load(), p.panics.Load()
 	}
-	email := a.emailActor.Stats().Stats
+	ks := a.emailKeys.Stats()
+	dead, _ := emailDeadLetters(st.DeadLetters)
+	st.EmailKeys = EmailKeyStats{
+		Live: ks.Keys, Created: ks.Created, Passivated: ks.Passivated, Restarted: ks.Restarted, Removed: ks.Removed,
+		DeadLetters: dead,
+	}
+	var email actor.Stats
 	if a.nats.email != nil {
 		email = a.nats.email.Stats().Actor
+	} else {
+		email = a.emailStats()
 	}
 	st.Actors = append(st.Actors, actorStats(email), actorStats(a.inventoryActor.Stats()), actorStats(a.analyticsActor.Stats()))
 	if a.nats.bridge != nil {
@@ -146,6 +165,61 @@ func (a *App) Stats() Stats {
 		st.Restarts += c.Restarts
 	}
 	return st
+}
+
+// emailStats returns the email consumer's counters as one actor's, for the
+// live page, the metrics and /stats. A customer's actor takes its own
+// counters with it when it is passivated, so the totals come from where
+// they are kept for good: handled and failed from the Emailer (emails sent;
+// given up or cut by the shutdown), panics from the Keyed's restarts, dead
+// letters from the ledger. Queued and Capacity are summed over the
+// customers live now; reading them visits every live customer.
+func (a *App) emailStats() actor.Stats {
+	ks := a.emailKeys.Stats()
+	s := actor.Stats{
+		Name:    ks.Name,
+		Handled: a.emailer.delivered.Load(),
+		Failed:  a.emailer.failed.Load() + a.emailer.cut.Load(),
+		Panics:  ks.Restarted,
+		Running: ks.Running,
+	}
+	s.DeadLetters, s.DeadLettersBy = emailDeadLetters(a.ledger.DeadLetters())
+	for _, c := range a.emailKeys.Keys() {
+		if k, ok := a.emailKeys.KeyStats(c); ok {
+			s.Queued += k.Queued
+			s.Capacity += k.Capacity
+		}
+	}
+	return s
+}
+
+// statsFunc is a function returning an actor's counters, as the Stats
+// method troupeotel reads.
+type statsFunc func() actor.Stats
+
+// Stats returns f().
+func (f statsFunc) Stats() actor.Stats { return f() }
+
+// emailDeadLetters counts the dead letters the customers' email actors
+// reported, in all and by reason (a customer removed after too many
+// panics counts as panicked).
+func emailDeadLetters(ds []DeadLetterCount) (total uint64, by actor.DeadLetterCounts) {
+	for _, d := range ds {
+		if d.Where != "actor "+consumerEmail {
+			continue
+		}
+		n := uint64(d.Count)
+		total += n
+		switch d.Reason {
+		case actor.ErrPanicked.Error(), actor.ErrKeyRestarts.Error():
+			by.Panicked += n
+		case actor.ErrDrainTimeout.Error():
+			by.DrainTimeout += n
+		case actor.ErrStopped.Error():
+			by.Stopped += n
+		}
+	}
+	return total, by
 }
 
 func actorStats(s actor.Stats) ActorStats {

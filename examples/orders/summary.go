@@ -55,11 +55,24 @@ func printSummary(w io.Writer, a *App, load *loadResult, took time.Duration) {
 	row("  retried", st.Email.Retried, "provider timed out; tried again with backoff")
 	row("  failed", st.Email.Failed+st.Email.Interrupted, fmt.Sprintf("%d timed out %d times, %d interrupted by the shutdown", st.Email.Failed, a.cfg.EmailAttempts, st.Email.Interrupted))
 	if a.provider != nil {
-		row("  provider panics", st.Email.Panics, fmt.Sprintf("of %d calls; each recovered: the email pool (%d workers, in order per customer) restarts the worker; past its limit its supervisor restarts the pool", st.Email.ProviderCalls, a.cfg.EmailWorkers))
+		how := fmt.Sprintf("the customer's actor restarts and tries the email once more; past %d panics within %v its supervisor restarts email", a.cfg.EmailPanics, a.cfg.EmailWindow)
+		if a.nats.email != nil {
+			how = "the import tries the order again with backoff (see JETSTREAM)"
+		}
+		row("  provider panics", st.Email.Panics, fmt.Sprintf("of %d calls; each recovered: %s", st.Email.ProviderCalls, how))
 	}
 
 	row("ANALYTICS", "", "")
 	row("  events", sum(st.Analytics), "one subscription to the Event interface: "+counts(st.Analytics))
+
+	if a.nats.bridge == nil { // with -nats, email is imported from JetStream
+		k := st.EmailKeys
+		row("EMAIL BY CUSTOMER", "", "one keyed actor per customer (actor.NewKeyed): a customer's emails in order, a hung customer holds up no other")
+		row("  keys created", k.Created, "by a customer's first email, or its first since its actor was passivated")
+		row("  passivated", k.Passivated, fmt.Sprintf("idle for %v: stopped and freed", emailIdle))
+		row("  restarted", k.Restarted, fmt.Sprintf("from the factory after a panic, queue kept; %d removed after too many", k.Removed))
+		row("  dead letters", k.DeadLetters, "accepted by a customer's actor, never sent: see DEAD LETTERS")
+	}
 
 	if a.tracker != nil {
 		t := a.tracker.Stats()
