@@ -72,6 +72,8 @@ type Keyed[K comparable, M any] struct {
 	peak int
 
 	created, passivated, restarted, removed uint64
+	// dead counts the keys' dead letters (see config.keyedDead).
+	dead [3]atomic.Uint64
 
 	// waking counts the keys unparked by a send that has not called
 	// resume yet: the end of a Run waits for them, so that no message
@@ -150,12 +152,14 @@ func NewKeyed[K comparable, M any](name string, newHandler func(key K) Handler[M
 	if newHandler == nil {
 		panic(fmt.Sprintf("actor: NewKeyed(%q): nil newHandler", name))
 	}
-	return &Keyed[K, M]{
+	kd := &Keyed[K, M]{
 		name:       name,
 		cfg:        newKeyedConfig(opts),
 		newHandler: newHandler,
 		keys:       make(map[K]*keyActor[K, M]),
 	}
+	kd.cfg.keyedDead = &kd.dead
+	return kd
 }
 
 // Name returns the name given to [NewKeyed].

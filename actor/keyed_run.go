@@ -43,8 +43,8 @@ type keyedRun[K comparable, M any] struct {
 	// runners are the live runners, spare the records of those gone;
 	// limit is the most runners that may make progress at once, blocked
 	// the number the stall watch last found held up.
-	runners []*keyRunner
-	spare   []*keyRunner
+	runners []*keyRunner[K, M]
+	spare   []*keyRunner[K, M]
 	limit   int
 	blocked int
 	// watch is the stall watch's timer, watching set while it is armed;

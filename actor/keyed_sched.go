@@ -33,10 +33,13 @@ const stallPeriod = time.Millisecond
 // it exits: starting a runner costs more than a few yields.
 const lingers = 2
 
-// A keyRunner is a runner goroutine's record, kept for the stall watch.
-type keyRunner struct {
-	// since is the stall watch's epoch when the runner took its key; i
-	// its index in keyedRun.runners. Both are guarded by keyedRun.mu.
+// A keyRunner is a runner goroutine's record, kept for the stall watch
+// and KeyedInbox.Len.
+type keyRunner[K comparable, M any] struct {
+	// k is the key the runner runs, nil between keys; since the stall
+	// watch's epoch when the runner took it; i the runner's index in
+	// keyedRun.runners. All three are guarded by keyedRun.mu.
+	k     *keyActor[K, M]
 	since uint64
 	i     int
 }
@@ -52,7 +55,7 @@ func (r *keyedRun[K, M]) enqueue(k *keyActor[K, M]) bool {
 	}
 	r.live++
 	r.push(k)
-	var w *keyRunner
+	var w *keyRunner[K, M]
 	if len(r.runners)-r.blocked < r.limit {
 		w = r.addRunner()
 	} else if !r.watching {
@@ -72,7 +75,7 @@ func (r *keyedRun[K, M]) enqueue(k *keyActor[K, M]) bool {
 
 // runKeys is a runner: it runs the queued keys one after the other until
 // it finds none.
-func (r *keyedRun[K, M]) runKeys(w *keyRunner) {
+func (r *keyedRun[K, M]) runKeys(w *keyRunner[K, M]) {
 	pprof.SetGoroutineLabels(r.hctx)
 	var k *keyActor[K, M]
 	for {
@@ -97,6 +100,7 @@ func (r *keyedRun[K, M]) runKeys(w *keyRunner) {
 		if k == nil {
 			k = r.pop()
 		}
+		w.k = k
 		if k == nil {
 			r.removeRunner(w)
 			r.mu.Unlock()
@@ -133,7 +137,7 @@ func (r *keyedRun[K, M]) watchStalls() {
 		}
 		n = min(n, r.n)
 	}
-	start := make([]*keyRunner, 0, n)
+	start := make([]*keyRunner[K, M], 0, n)
 	for range n {
 		start = append(start, r.addRunner())
 	}
@@ -155,12 +159,12 @@ func (r *keyedRun[K, M]) stopWatch() {
 }
 
 // addRunner records a new runner. r.mu is held.
-func (r *keyedRun[K, M]) addRunner() *keyRunner {
-	var w *keyRunner
+func (r *keyedRun[K, M]) addRunner() *keyRunner[K, M] {
+	var w *keyRunner[K, M]
 	if n := len(r.spare); n > 0 {
 		w, r.spare = r.spare[n-1], r.spare[:n-1]
 	} else {
-		w = new(keyRunner)
+		w = new(keyRunner[K, M])
 	}
 	w.i, w.since = len(r.runners), r.epoch
 	r.runners = append(r.runners, w)
@@ -168,7 +172,7 @@ func (r *keyedRun[K, M]) addRunner() *keyRunner {
 }
 
 // removeRunner forgets w, whose runner exits. r.mu is held.
-func (r *keyedRun[K, M]) removeRunner(w *keyRunner) {
+func (r *keyedRun[K, M]) removeRunner(w *keyRunner[K, M]) {
 	last := len(r.runners) - 1
 	r.runners[w.i] = r.runners[last]
 	r.runners[w.i].i = w.i
