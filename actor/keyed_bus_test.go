@@ -102,7 +102,9 @@ func TestKeyedInboxDepth(t *testing.T) {
 	<-entered
 	for n := 1; n <= 6; n++ { // 4 find room, 2 are dropped
 		publish("stuck", n)
-		publish("other", n) // finds room: the subscription is still slow
+		if n <= 3 {
+			publish("other", n) // finds room: the subscription is still slow
+		}
 	}
 	slow.Wait()
 	st := b.Stats()[0]

@@ -202,5 +202,12 @@ func (r *keyedRun[K, M]) pop() *keyActor[K, M] {
 	r.queue[r.head] = nil
 	r.head = (r.head + 1) % len(r.queue)
 	r.n--
+	if r.n == 0 && len(r.queue) > maxIdleQueue {
+		// A burst over many keys grew the queue: give its memory back.
+		r.queue, r.head = nil, 0
+	}
 	return k
 }
+
+// maxIdleQueue is the most room the queue keeps once empty.
+const maxIdleQueue = 256
