@@ -15,7 +15,7 @@ type keyedRun[K comparable, M any] struct {
 	kd *Keyed[K, M]
 	// hctx is the handlers' context.
 	hctx context.Context
-	// idle is sent on when live drops to zero.
+	// idle is sent on when the last runner exits with live at zero.
 	idle chan struct{}
 	// gaveUp is closed, and perr set, when the keys panicked too often.
 	gaveUp chan struct{}
@@ -90,8 +90,8 @@ func (k *keyActor[K, M]) resume() {
 // [Keyed.Retire]. Only one Run may be active at a time; another returns
 // [ErrAlreadyRunning].
 //
-// The runner goroutines running the keys carry the pprof label "troupe.actor" with
-// the Keyed's name, beside any labels in ctx.
+// The runner goroutines running the keys carry the pprof label
+// "troupe.actor" with the Keyed's name, beside any labels in ctx.
 func (kd *Keyed[K, M]) Run(ctx context.Context) error {
 	kd.mu.Lock()
 	if kd.run.Load() != nil {
@@ -207,20 +207,21 @@ func (kd *Keyed[K, M]) refuse() {
 	}
 }
 
-// waitLive waits until no key is queued or run, or deadline fires; then it
-// returns the keys still held up in their handler.
+// waitLive waits until no key is queued or run and every runner has
+// exited, or deadline fires; then it returns the keys still held up in
+// their handler.
 func (kd *Keyed[K, M]) waitLive(r *keyedRun[K, M], deadline <-chan time.Time) *StuckKeysError {
 	for {
 		// waking before live: a send's resume counts its key live before
 		// it stops counting it as waking.
 		waking := kd.waking.Load()
 		r.mu.Lock()
-		live := r.live
+		live, runners := r.live, len(r.runners)
 		r.mu.Unlock()
-		if live == 0 && waking == 0 {
+		if live == 0 && runners == 0 && waking == 0 {
 			return nil
 		}
-		if live == 0 {
+		if live == 0 && runners == 0 {
 			// A send unparked a key and is about to resume it: within
 			// a few instructions.
 			runtime.Gosched()

@@ -82,12 +82,6 @@ func (r *keyedRun[K, M]) runKeys(w *keyRunner[K, M]) {
 		r.mu.Lock()
 		if k != nil {
 			r.live--
-			if r.live == 0 {
-				select {
-				case r.idle <- struct{}{}:
-				default:
-				}
-			}
 		}
 		for range lingers {
 			if k = r.pop(); k != nil || r.halted {
@@ -103,6 +97,12 @@ func (r *keyedRun[K, M]) runKeys(w *keyRunner[K, M]) {
 		w.k = k
 		if k == nil {
 			r.removeRunner(w)
+			if r.live == 0 && len(r.runners) == 0 {
+				select {
+				case r.idle <- struct{}{}:
+				default:
+				}
+			}
 			r.mu.Unlock()
 			return
 		}
