@@ -1,10 +1,13 @@
 package actor_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"runtime"
 	"runtime/metrics"
+	"runtime/pprof"
+	"strings"
 	"sync"
 	"testing"
 
@@ -92,5 +95,40 @@ func TestKeyedKeysShareRunners(t *testing.T) {
 	// by the stall watch if the machine held a runner up for a millisecond.
 	if created > keys/10 {
 		t.Fatalf("%d goroutines created to run %d keys; want a few runners", created, keys)
+	}
+}
+
+// The runner goroutines carry the Keyed's name as the pprof label
+// troupe.actor, and ctx's labels, so a goroutine profile tells them apart.
+func TestKeyedRunnersCarryPprofLabels(t *testing.T) {
+	entered := make(chan struct{})
+	release := make(chan struct{})
+	kd := actor.NewKeyed("labelled-keys", func(int) actor.Handler[int] {
+		return func(context.Context, int) error {
+			close(entered)
+			<-release
+			return nil
+		}
+	})
+	ctx, cancel := context.WithCancel(pprof.WithLabels(context.Background(), pprof.Labels("troupe.path", "root/keys")))
+	done := make(chan error, 1)
+	go func() { done <- kd.Run(ctx) }()
+	if err := kd.TrySend(1, 1); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	var buf bytes.Buffer
+	if err := pprof.Lookup("goroutine").WriteTo(&buf, 1); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	for _, want := range []string{`"troupe.actor":"labelled-keys"`, `"troupe.path":"root/keys"`} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("goroutine profile has no label %s", want)
+		}
 	}
 }
