@@ -105,9 +105,10 @@
 // keys share, so an idle key costs well under a kilobyte and no goroutine.
 // A key that panics restarts from its factory with its queue kept; one
 // that panics too often is removed ([WithKeyRestarts]) and only too many
-// panics in all fail the Keyed's Run ([WithKeyedRestarts]). Idle keys are passivated ([WithIdleTimeout]) and
-// their number is bounded ([WithMaxKeys]). [Keyed.Stats], [Keyed.Keys] and
-// [Keyed.KeyStats] show them.
+// panics in all fail the Keyed's Run ([WithKeyedRestarts]). Idle keys are
+// passivated ([WithIdleTimeout]) and their number is bounded
+// ([WithMaxKeys]). [Keyed.Stats], [Keyed.Keys] and [Keyed.KeyStats] show
+// them.
 //
 // # Which one
 //
