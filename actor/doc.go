@@ -101,13 +101,14 @@
 // Each key's messages are handled one at a time, in send order, and keys
 // never wait for each other: a key stuck in its handler holds up no
 // other. A key's actor is the same mailbox and loop as an [Actor]'s; it
-// runs on a goroutine only while it has messages, so an idle key costs
-// well under a kilobyte and no goroutine. A key that panics restarts from
-// its factory with its queue kept; one that panics too often is removed
-// ([WithKeyRestarts]) and only too many panics in all fail the Keyed's Run
-// ([WithKeyedRestarts]). Idle keys are passivated ([WithIdleTimeout]) and
-// their number is bounded ([WithMaxKeys]). [Keyed.Stats], [Keyed.Keys] and
-// [Keyed.KeyStats] show them.
+// runs only while it has messages, on one of a few runner goroutines the
+// keys share, so an idle key costs well under a kilobyte and no goroutine.
+// A key that panics restarts from its factory with its queue kept; one
+// that panics too often is removed ([WithKeyRestarts]) and only too many
+// panics in all fail the Keyed's Run ([WithKeyedRestarts]). Idle keys are
+// passivated ([WithIdleTimeout]) and their number is bounded
+// ([WithMaxKeys]). [Keyed.Stats], [Keyed.Keys] and [Keyed.KeyStats] show
+// them.
 //
 // # Which one
 //

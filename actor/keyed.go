@@ -34,8 +34,11 @@ var (
 // Each key's messages are handled one at a time, in the order they were
 // accepted, and keys never wait for each other: a key whose handler is
 // stuck holds up no other key. A key's actor is a mailbox and the handler
-// loop of an [Actor]; it runs on a goroutine only while it has messages,
-// so an idle key costs its mailbox and no goroutine.
+// loop of an [Actor]; it runs only while it has messages, on one of a few
+// runner goroutines the Keyed shares among its keys (about GOMAXPROCS of
+// them, plus one for each key held up in its handler for more than a
+// millisecond), so an idle key costs its mailbox and no goroutine, and an
+// idle Keyed no goroutine at all.
 //
 // A Keyed is a supervisor.Runner: its Run runs the keys' actors, and when
 // its context ends, refuses new messages ([ErrStopped]), lets every key
@@ -62,13 +65,15 @@ type Keyed[K comparable, M any] struct {
 	mu     sync.RWMutex
 	state  int32 // a mailbox Run state
 	keys   map[K]*keyActor[K, M]
-	run    *keyedRun
+	run    atomic.Pointer[keyedRun[K, M]] // written under mu
 	panics restartWindow
 	// peak is the most keys held since keys was last made: a map does not
 	// shrink, so passivation makes a new one when most keys are gone.
 	peak int
 
 	created, passivated, restarted, removed uint64
+	// dead counts the keys' dead letters (see config.keyedDead).
+	dead [3]atomic.Uint64
 
 	// waking counts the keys unparked by a send that has not called
 	// resume yet: the end of a Run waits for them, so that no message
@@ -77,7 +82,8 @@ type Keyed[K comparable, M any] struct {
 }
 
 // A keyActor is the actor of one key: a mailbox and its loop, which runs
-// on a goroutine only while the mailbox has messages (see loop.sched).
+// on a runner only while the mailbox has messages (see loop.sched and
+// keyed_sched.go).
 type keyActor[K comparable, M any] struct {
 	kd  *Keyed[K, M]
 	key K
@@ -85,16 +91,15 @@ type keyActor[K comparable, M any] struct {
 	l   loop[M]
 	// seen is the mailbox's count of pushed messages at the last check
 	// for idle keys; restarts the key's restart intensity, made at its
-	// first panic. waiting is set while the loop is neither parked nor run
-	// by a goroutine: it was unparked, or halted, when no goroutine could
-	// start, and the next Run starts it. All three are guarded by kd.mu.
+	// first panic. waiting is set while the loop is neither parked nor
+	// queued or run by a runner: it was unparked, or halted, when no Run
+	// could take it, and the next Run queues it. All three are guarded by
+	// kd.mu.
 	seen     uint64
 	restarts *restartWindow
 	waiting  bool
-	// run is the Run whose goroutine runs the loop, set by whoever starts
-	// it; ctx is the handler's context, kept in the key so that starting
-	// a goroutine allocates nothing.
-	run *keyedRun
+	// ctx is the handler's context, kept in the key so that running it
+	// allocates nothing.
 	ctx keyContext[K, M]
 }
 
@@ -147,12 +152,14 @@ func NewKeyed[K comparable, M any](name string, newHandler func(key K) Handler[M
 	if newHandler == nil {
 		panic(fmt.Sprintf("actor: NewKeyed(%q): nil newHandler", name))
 	}
-	return &Keyed[K, M]{
+	kd := &Keyed[K, M]{
 		name:       name,
 		cfg:        newKeyedConfig(opts),
 		newHandler: newHandler,
 		keys:       make(map[K]*keyActor[K, M]),
 	}
+	kd.cfg.keyedDead = &kd.dead
+	return kd
 }
 
 // Name returns the name given to [NewKeyed].

@@ -7,11 +7,11 @@ import (
 
 // armSweep makes the clock passivate the idle keys after d, and again
 // every d while r runs. kd.mu is held.
-func (kd *Keyed[K, M]) armSweep(r *keyedRun, d time.Duration) {
+func (kd *Keyed[K, M]) armSweep(r *keyedRun[K, M], d time.Duration) {
 	r.sweep = kd.cfg.clk().AfterFunc(d, func() {
 		kd.mu.Lock()
 		defer kd.mu.Unlock()
-		if kd.run != r || r.halted {
+		if kd.run.Load() != r || r.halted {
 			return
 		}
 		kd.passivateIdle()
@@ -20,7 +20,7 @@ func (kd *Keyed[K, M]) armSweep(r *keyedRun, d time.Duration) {
 }
 
 // stopSweep stops the passivation of idle keys. Keyed.mu is held.
-func (r *keyedRun) stopSweep() {
+func (r *keyedRun[K, M]) stopSweep() {
 	if r.sweep != nil {
 		r.sweep()
 	}

@@ -10,47 +10,67 @@ import (
 )
 
 // keyedRun is the state of one Run of a Keyed. Its fields other than the
-// channels and hctx are guarded by Keyed.mu.
-type keyedRun struct {
+// channels, hctx and those under mu are guarded by Keyed.mu.
+type keyedRun[K comparable, M any] struct {
+	kd *Keyed[K, M]
 	// hctx is the handlers' context.
 	hctx context.Context
-	// live counts the goroutines running a key's loop; one is sent on
-	// idle when it drops to zero.
-	live int
+	// idle is sent on when the last runner exits with live at zero.
 	idle chan struct{}
-	// gaveUp is closed, and perr set, when the keys panicked too often;
-	// halted is set then, until the drain, if ctx ends meanwhile: no key
-	// starts.
+	// gaveUp is closed, and perr set, when the keys panicked too often.
 	gaveUp chan struct{}
 	perr   *PanicError
-	halted bool
 	// sweep stops the passivation of idle keys (see armSweep).
 	sweep func() bool
 
 	drainOnce sync.Once
 	dctx      context.Context
 	dcancel   context.CancelFunc
+
+	// mu guards the fields below: the keys waiting for a runner and the
+	// runners (see keyed_sched.go). It is taken under Keyed.mu, never the
+	// other way round.
+	mu sync.Mutex
+	// halted is set, under Keyed.mu and mu, when the keys panicked too
+	// often, until the drain if ctx ends meanwhile: no key is queued.
+	halted bool
+	// live counts the keys queued or being run.
+	live int
+	// queue holds the n keys waiting for a runner from queue[head], a
+	// ring.
+	queue   []*keyActor[K, M]
+	head, n int
+	// runners are the live runners, spare the records of those gone;
+	// limit is the most runners that may make progress at once, blocked
+	// the number the stall watch last found held up.
+	runners []*keyRunner[K, M]
+	spare   []*keyRunner[K, M]
+	limit   int
+	blocked int
+	// watch is the stall watch's timer, watching set while it is armed;
+	// epoch counts its rounds.
+	watch    *time.Timer
+	watching bool
+	epoch    uint64
 }
 
 // unparked counts k as waking until resume.
 func (k *keyActor[K, M]) unparked() { k.kd.waking.Add(1) }
 
-// resume runs k's loop, just unparked by a send, on a new goroutine, if a
-// Run is active and has not given up; otherwise the next Run does.
+// resume queues k's loop, just unparked by a send, for a runner if a Run
+// is active and has not given up; otherwise the next Run does.
 func (k *keyActor[K, M]) resume() {
 	kd := k.kd
-	kd.mu.Lock()
-	kd.waking.Add(-1)
-	r := kd.run
-	if r == nil || r.halted {
-		k.waiting = true
-		kd.mu.Unlock()
+	if r := kd.run.Load(); r != nil && r.enqueue(k) {
+		kd.waking.Add(-1) // after enqueue counted k live: see waitLive
 		return
 	}
-	r.live++
-	k.run = r
+	kd.mu.Lock()
+	if r := kd.run.Load(); r == nil || !r.enqueue(k) {
+		k.waiting = true
+	}
+	kd.waking.Add(-1)
 	kd.mu.Unlock()
-	go k.serve()
 }
 
 // Run runs the keys' actors until ctx is done or the keys panicked more
@@ -61,7 +81,7 @@ func (k *keyActor[K, M]) resume() {
 // timeout, what is left is reported as dead letters, the keys are
 // forgotten and Run returns nil, or a [*StuckKeysError] naming the keys
 // whose handler had not returned by the drain timeout plus a grace of
-// [StuckGrace]. Their goroutines are left running and report their
+// [StuckGrace]. Their runners are left running and report their
 // messages when the handler returns; a later Run starts new actors for
 // those keys meanwhile, as a supervisor starts a new child beside one it
 // abandoned. When the keys panicked too often,
@@ -70,17 +90,19 @@ func (k *keyActor[K, M]) resume() {
 // [Keyed.Retire]. Only one Run may be active at a time; another returns
 // [ErrAlreadyRunning].
 //
-// The goroutines running a key carry the pprof label "troupe.actor" with
-// the Keyed's name, beside any labels in ctx.
+// The runner goroutines running the keys carry the pprof label
+// "troupe.actor" with the Keyed's name, beside any labels in ctx.
 func (kd *Keyed[K, M]) Run(ctx context.Context) error {
 	kd.mu.Lock()
-	if kd.run != nil {
+	if kd.run.Load() != nil {
 		kd.mu.Unlock()
 		return fmt.Errorf("%w: %s", ErrAlreadyRunning, kd.name)
 	}
 	hctx := pprof.WithLabels(ctx, pprof.Labels("troupe.actor", kd.name))
-	r := &keyedRun{hctx: hctx, idle: make(chan struct{}, 1), gaveUp: make(chan struct{})}
-	kd.run, kd.state = r, running
+	r := &keyedRun[K, M]{kd: kd, hctx: hctx, idle: make(chan struct{}, 1), gaveUp: make(chan struct{}),
+		limit: runtime.GOMAXPROCS(0)}
+	kd.run.Store(r)
+	kd.state = running
 	kd.startAwake(r)
 	kd.mu.Unlock()
 	defer r.endDrain()
@@ -106,7 +128,9 @@ func (kd *Keyed[K, M]) Run(ctx context.Context) error {
 			kd.mu.Lock()
 			defer kd.mu.Unlock()
 			r.stopSweep()
-			kd.run, kd.state = nil, idle
+			r.stopWatch()
+			kd.run.Store(nil)
+			kd.state = idle
 			for _, k := range kd.keys {
 				k.mb.state.Store(idle)
 			}
@@ -115,7 +139,9 @@ func (kd *Keyed[K, M]) Run(ctx context.Context) error {
 		// ctx ended while the keys were stopping: drain them.
 		<-refused
 		kd.mu.Lock()
+		r.mu.Lock()
 		r.halted = false
+		r.mu.Unlock()
 		kd.startAwake(r)
 		kd.mu.Unlock()
 	}
@@ -127,7 +153,9 @@ func (kd *Keyed[K, M]) Run(ctx context.Context) error {
 	kd.mu.Lock()
 	defer kd.mu.Unlock()
 	r.stopSweep()
-	kd.run, kd.state = nil, stopped
+	r.stopWatch()
+	kd.run.Store(nil)
+	kd.state = stopped
 	for _, k := range kd.keys {
 		k.mb.mu.Lock()
 		k.mb.state.Store(stopped)
@@ -150,9 +178,9 @@ func (kd *Keyed[K, M]) Run(ctx context.Context) error {
 // in a [*StuckKeysError].
 const StuckGrace = 100 * time.Millisecond
 
-// startAwake starts a goroutine for every waiting key, and lifts the halt
-// of the last Run that gave up. kd.mu is held.
-func (kd *Keyed[K, M]) startAwake(r *keyedRun) {
+// startAwake queues every waiting key for a runner, and lifts the halt of
+// the last Run that gave up. kd.mu is held.
+func (kd *Keyed[K, M]) startAwake(r *keyedRun[K, M]) {
 	for _, k := range kd.keys {
 		k.l.halt.Store(false)
 		k.mb.mu.Lock()
@@ -160,11 +188,8 @@ func (kd *Keyed[K, M]) startAwake(r *keyedRun) {
 			k.mb.state.Store(running)
 		}
 		k.mb.mu.Unlock()
-		if k.waiting {
+		if k.waiting && r.enqueue(k) {
 			k.waiting = false
-			r.live++
-			k.run = r
-			go k.serve()
 		}
 	}
 }
@@ -182,17 +207,21 @@ func (kd *Keyed[K, M]) refuse() {
 	}
 }
 
-// waitLive waits until no goroutine runs a key, or deadline fires; then it
-// returns the keys still held up in their handler.
-func (kd *Keyed[K, M]) waitLive(r *keyedRun, deadline <-chan time.Time) *StuckKeysError {
+// waitLive waits until no key is queued or run and every runner has
+// exited, or deadline fires; then it returns the keys still held up in
+// their handler.
+func (kd *Keyed[K, M]) waitLive(r *keyedRun[K, M], deadline <-chan time.Time) *StuckKeysError {
 	for {
-		kd.mu.RLock()
-		live, waking := r.live, kd.waking.Load()
-		kd.mu.RUnlock()
-		if live == 0 && waking == 0 {
+		// waking before live: a send's resume counts its key live before
+		// it stops counting it as waking.
+		waking := kd.waking.Load()
+		r.mu.Lock()
+		live, runners := r.live, len(r.runners)
+		r.mu.Unlock()
+		if live == 0 && runners == 0 && waking == 0 {
 			return nil
 		}
-		if live == 0 {
+		if live == 0 && runners == 0 {
 			// A send unparked a key and is about to resume it: within
 			// a few instructions.
 			runtime.Gosched()
@@ -214,17 +243,14 @@ func (kd *Keyed[K, M]) waitLive(r *keyedRun, deadline <-chan time.Time) *StuckKe
 	}
 }
 
-// serve runs k's loop, on the goroutine a send or the Run started, until
-// it parks with an empty mailbox, restarting it from the factory after a
-// panic, and drains it when the Run's context ended.
-func (k *keyActor[K, M]) serve() {
-	kd, r := k.kd, k.run
-	defer kd.exited(r)
+// serve runs k's loop, on a runner of r, until it parks with an empty
+// mailbox, restarting it from the factory after a panic, and drains it when
+// the Run's context ended.
+func (kd *Keyed[K, M]) serve(r *keyedRun[K, M], k *keyActor[K, M]) {
 	if k.ctx.Context != r.hctx {
 		k.ctx.Context = r.hctx
 	}
 	ctx := &k.ctx
-	pprof.SetGoroutineLabels(ctx)
 	for {
 		if k.l.handler == nil {
 			h, err := makeHandler(func() Handler[M] { return kd.newHandler(k.key) })
@@ -236,7 +262,7 @@ func (k *keyActor[K, M]) serve() {
 		}
 		perr, asleep := k.l.serve(ctx)
 		if asleep {
-			return // k belongs to the goroutine its next message starts
+			return // k belongs to whoever its next message queues it for
 		}
 		if perr == nil {
 			break
@@ -259,24 +285,10 @@ func (k *keyActor[K, M]) serve() {
 	}
 }
 
-// exited counts a key's goroutine out of r.
-func (kd *Keyed[K, M]) exited(r *keyedRun) {
-	kd.mu.Lock()
-	r.live--
-	zero := r.live == 0
-	kd.mu.Unlock()
-	if zero {
-		select {
-		case r.idle <- struct{}{}:
-		default:
-		}
-	}
-}
-
 // restartKey counts k's panic against its intensity and the Keyed's. It
 // reports whether k is to run again: false when k was removed or the Keyed
 // gave up.
-func (kd *Keyed[K, M]) restartKey(r *keyedRun, k *keyActor[K, M], perr *PanicError) bool {
+func (kd *Keyed[K, M]) restartKey(r *keyedRun[K, M], k *keyActor[K, M], perr *PanicError) bool {
 	now := time.Now()
 	kd.mu.Lock()
 	kd.restarted++
@@ -286,7 +298,10 @@ func (kd *Keyed[K, M]) restartKey(r *keyedRun, k *keyActor[K, M], perr *PanicErr
 	keyOK := k.restarts.allow(now, kd.cfg.keyRestarts, kd.cfg.keyWindow)
 	keyedOK := kd.panics.allow(now, kd.cfg.keyedRestarts, kd.cfg.keyedWindow)
 	if !keyedOK && r.perr == nil {
-		r.perr, r.halted = perr, true
+		r.perr = perr
+		r.mu.Lock()
+		r.halted = true
+		r.mu.Unlock()
 		close(r.gaveUp)
 		for _, k := range kd.keys {
 			k.l.halt.Store(true)
@@ -303,7 +318,7 @@ func (kd *Keyed[K, M]) restartKey(r *keyedRun, k *keyActor[K, M], perr *PanicErr
 	return keyedOK
 }
 
-// remove forgets k, whose goroutine calls it, and reports its messages as
+// remove forgets k, whose runner calls it, and reports its messages as
 // dead letters with reason; the key's next message starts a new actor.
 func (kd *Keyed[K, M]) remove(k *keyActor[K, M], reason error) {
 	kd.mu.Lock()
@@ -322,13 +337,13 @@ func (kd *Keyed[K, M]) remove(k *keyActor[K, M], reason error) {
 // drainCtx returns the context of the keys' drain: the handlers' context
 // without its cancellation, with the drain timeout from the first call.
 // After the Run returned, it is cancelled.
-func (r *keyedRun) drainCtx(timeout time.Duration) context.Context {
+func (r *keyedRun[K, M]) drainCtx(timeout time.Duration) context.Context {
 	r.drainOnce.Do(func() { r.dctx, r.dcancel = context.WithTimeout(context.WithoutCancel(r.hctx), timeout) })
 	return r.dctx
 }
 
 // endDrain cancels the drain's context, once the Run is over.
-func (r *keyedRun) endDrain() {
+func (r *keyedRun[K, M]) endDrain() {
 	r.drainCtx(0)
 	r.dcancel()
 }
@@ -339,7 +354,7 @@ func (r *keyedRun) endDrain() {
 // letter. While a Run is active it does nothing.
 func (kd *Keyed[K, M]) Retire() {
 	kd.mu.Lock()
-	if kd.run != nil {
+	if kd.run.Load() != nil {
 		kd.mu.Unlock()
 		return
 	}

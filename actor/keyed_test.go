@@ -210,6 +210,10 @@ func TestKeyedRemovedKeyReportsQueue(t *testing.T) {
 			t.Fatalf("dead letter %v: reason %v; want ErrKeyRestarts naming key x", d.Msg, d.Reason)
 		}
 	}
+	// The removed key's mailbox is gone; its dead letters are still counted.
+	if s := kd.Stats(); s.DeadLetters != 3 || s.DeadLettersBy.Panicked != 3 || s.Removed != 1 {
+		t.Fatalf("Stats = %+v; want 3 dead letters (panicked) and 1 key removed", s)
+	}
 }
 
 func TestKeyedFactoryFailureDeadLettersThatKey(t *testing.T) {

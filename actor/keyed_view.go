@@ -17,6 +17,13 @@ type KeyedStats struct {
 	Created, Passivated, Removed uint64
 	// Restarted counts the restarts of keys' actors after a panic.
 	Restarted uint64
+	// DeadLetters counts the messages accepted and reported as dead
+	// letters, over all keys, those passivated or removed included;
+	// DeadLettersBy splits them by reason as [Stats] does (a key removed
+	// after too many panics, or whose factory failed, counts as
+	// Panicked).
+	DeadLetters   uint64
+	DeadLettersBy DeadLetterCounts
 	// Running reports whether a Run is active.
 	Running bool
 }
@@ -24,16 +31,23 @@ type KeyedStats struct {
 // Stats returns a snapshot of the Keyed's counters. It does not visit the
 // keys: it costs the same with one key or a million.
 func (kd *Keyed[K, M]) Stats() KeyedStats {
+	by := DeadLetterCounts{
+		Panicked:     kd.dead[0].Load(),
+		DrainTimeout: kd.dead[1].Load(),
+		Stopped:      kd.dead[2].Load(),
+	}
 	kd.mu.RLock()
 	defer kd.mu.RUnlock()
 	return KeyedStats{
-		Name:       kd.name,
-		Keys:       len(kd.keys),
-		Created:    kd.created,
-		Passivated: kd.passivated,
-		Removed:    kd.removed,
-		Restarted:  kd.restarted,
-		Running:    kd.run != nil,
+		Name:          kd.name,
+		Keys:          len(kd.keys),
+		Created:       kd.created,
+		Passivated:    kd.passivated,
+		Removed:       kd.removed,
+		Restarted:     kd.restarted,
+		DeadLetters:   by.Panicked + by.DrainTimeout + by.Stopped,
+		DeadLettersBy: by,
+		Running:       kd.run.Load() != nil,
 	}
 }
 
@@ -51,8 +65,8 @@ func (kd *Keyed[K, M]) Keys() []K {
 
 // KeyStats returns the counters of key's actor, as [Actor.Stats] does an
 // actor's, and false if key has no actor (never sent to, passivated or
-// removed). Its Name is the Keyed's; Running reports whether a goroutine
-// runs the key's loop: it is false once the key has handled its messages
+// removed). Its Name is the Keyed's; Running reports whether the key's
+// loop is queued for or run by a runner: it is false once the key has handled its messages
 // and parked. Its OldestWait is 0 unless the head message is among the
 // last few accepted.
 func (kd *Keyed[K, M]) KeyStats(key K) (Stats, bool) {
@@ -122,4 +136,51 @@ func (in *KeyedInbox[K, M]) Offer(ctx context.Context, m M) error {
 // Displace is [Keyed.Displace] to m's key.
 func (in *KeyedInbox[K, M]) Displace(ctx context.Context, m M) (old M, evicted bool, err error) {
 	return in.kd.Displace(ctx, in.keyOf(m), m)
+}
+
+// Len returns the messages the Keyed's keys hold, queued or taken and not
+// handled yet: what the bus reports as a subscription's depth (it makes a
+// KeyedInbox a bus.Depther). While a Run is active it visits only the keys
+// that have messages (those queued for or run by a runner), so it costs in
+// proportion to the keys that are busy, not to the keys held; otherwise it
+// visits every key. The count is a snapshot while messages flow.
+func (in *KeyedInbox[K, M]) Len() int { return in.kd.queued() }
+
+// Cap returns the size of one key's mailbox ([WithMailbox]). The bus
+// counts a slow subscription as recovered when Len is down to a quarter of
+// Cap: for a Keyed, when all its keys together hold less than a quarter of
+// one key's mailbox, so that one key stuck with a full mailbox keeps the
+// subscription marked slow instead of having it reported again at every
+// drop.
+func (in *KeyedInbox[K, M]) Cap() int { return in.kd.cfg.mailbox }
+
+// queued returns the messages the keys hold: see [KeyedInbox.Len].
+func (kd *Keyed[K, M]) queued() int {
+	n := 0
+	if r := kd.run.Load(); r != nil {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for i := range r.n {
+			n += r.queue[(r.head+i)%len(r.queue)].depth()
+		}
+		for _, w := range r.runners {
+			if w.k != nil {
+				n += w.k.depth()
+			}
+		}
+		return n
+	}
+	kd.mu.RLock()
+	defer kd.mu.RUnlock()
+	for _, k := range kd.keys {
+		n += k.depth()
+	}
+	return n
+}
+
+// depth returns the messages k holds, queued or taken and not handled.
+func (k *keyActor[K, M]) depth() int {
+	k.mb.mu.Lock()
+	defer k.mb.mu.Unlock()
+	return k.mb.queued() + k.l.held()
 }

@@ -60,8 +60,8 @@ type loop[M any] struct {
 	wake chan struct{}
 	// sched, for a keyed actor's loop, runs the loop only while its
 	// mailbox has messages: instead of waiting for one, serve parks the loop
-	// and returns, and the send that unparks it calls sched.resume to run
-	// it on a new goroutine. An idle keyed actor costs no goroutine.
+	// and returns, and the send that unparks it calls sched.resume to queue
+	// it for a runner goroutine. An idle keyed actor costs no goroutine.
 	sched scheduler
 	// halt makes the loop stop after the message in hand: its pool gave
 	// up. It is written by another goroutine.
@@ -154,17 +154,8 @@ func (l *loop[M]) serve(ctx context.Context) (perr *PanicError, asleep bool) {
 	for {
 		if l.next == len(l.batch) {
 			if l.sched != nil {
-				if took, more := l.take(false); !took {
-					if !more {
-						return nil, false
-					}
-					// Yield once to the goroutine this one woke, often about
-					// to send the next message, before parking: parking and
-					// resuming on a new goroutine costs more.
-					runtime.Gosched()
-					if took, more = l.take(true); !took {
-						return nil, more
-					}
+				if took, more := l.take(true); !took {
+					return nil, more
 				}
 			} else if !l.refill(&spins, done) {
 				return nil, false
@@ -276,8 +267,8 @@ func (l *loop[M]) take(park bool) (took, more bool) {
 }
 
 // wakeUp wakes the loop if it is parked, or makes its next park return at
-// once. A loop with a scheduler is resumed on a new goroutine: it is
-// called only for a parked loop, just unparked.
+// once. A loop with a scheduler is resumed by its scheduler: it is called
+// only for a parked loop, just unparked.
 func (l *loop[M]) wakeUp() {
 	if l.sched != nil {
 		l.sched.resume()

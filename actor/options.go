@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/troupe-go/troupe/internal/lograte"
@@ -48,6 +49,9 @@ type config struct {
 	clock        Clock                    // nil: the system clock; see WithClock
 	propagator   Propagator               // see WithPropagator
 	middleware   []Middleware             // see WithMiddleware
+	// keyedDead counts a Keyed's dead letters over all its keys, by
+	// deadReason, whose mailboxes come and go; nil for other shapes.
+	keyedDead *[3]atomic.Uint64
 }
 
 func defaultConfig() config {

@@ -52,6 +52,9 @@ func (c *config) flushLogs() { c.logs.Flush() }
 // deadLetter reports msg, accepted by the actor or pool called name, as a
 // dead letter: to a waiting [Ask], then to the hook or the log.
 func (c *config) deadLetter(name string, msg any, reason error, attempts int) {
+	if c.keyedDead != nil {
+		c.keyedDead[deadReason(reason)].Add(1)
+	}
 	dl := DeadLetter{Actor: name, Msg: msg, Reason: reason, Attempts: attempts}
 	if n, ok := dl.Msg.(abandoner); ok {
 		n.abandon(reason)

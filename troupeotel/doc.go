@@ -37,6 +37,9 @@
 //     (counters) and troupe.actor.mailbox.depth, .capacity, .oldest_wait
 //     (gauges), by actor or pool ([Instrumentation.ObserveActors],
 //     [Instrumentation.ObservePools]);
+//   - troupe.keyed.keys (gauge), troupe.keyed.created, .passivated,
+//     .removed, .restarts and troupe.actor.dead_letters (by reason)
+//     (counters), by keyed actor ([Instrumentation.ObserveKeyed]);
 //   - messaging.client.consumed.messages and troupe.bus.dropped (by
 //     troupe.drop.reason) (counters) and troupe.bus.queued (gauge), by
 //     subscription ([Instrumentation.ObserveBus]);

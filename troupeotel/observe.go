@@ -57,20 +57,26 @@ func (a *actorInstruments) observe(o metric.Observer, s actor.Stats) {
 	o.ObserveInt64(a.handled, int64(s.Handled), set)
 	o.ObserveInt64(a.failed, int64(s.Failed), set)
 	o.ObserveInt64(a.panics, int64(s.Panics), set)
-	for _, d := range []struct {
-		reason string
-		n      uint64
-	}{
-		{"panicked", s.DeadLettersBy.Panicked},
-		{"drain_timeout", s.DeadLettersBy.DrainTimeout},
-		{"stopped", s.DeadLettersBy.Stopped},
-	} {
-		o.ObserveInt64(a.deadLetters, int64(d.n), metric.WithAttributes(systemAttr, AttrDestination.String(s.Name), AttrDeadLetterReason.String(d.reason)))
-	}
+	a.observeDeadLetters(o, s.Name, s.DeadLettersBy)
 	o.ObserveInt64(a.evicted, int64(s.Evicted), set)
 	o.ObserveInt64(a.depth, int64(s.Queued), set)
 	o.ObserveInt64(a.capacity, int64(s.Capacity), set)
 	o.ObserveFloat64(a.oldestWait, s.OldestWait.Seconds(), set)
+}
+
+// observeDeadLetters reports the dead letters of the actor (pool, keyed
+// actor) called name, by reason, zero or not.
+func (a *actorInstruments) observeDeadLetters(o metric.Observer, name string, by actor.DeadLetterCounts) {
+	for _, d := range []struct {
+		reason string
+		n      uint64
+	}{
+		{"panicked", by.Panicked},
+		{"drain_timeout", by.DrainTimeout},
+		{"stopped", by.Stopped},
+	} {
+		o.ObserveInt64(a.deadLetters, int64(d.n), metric.WithAttributes(systemAttr, AttrDestination.String(name), AttrDeadLetterReason.String(d.reason)))
+	}
 }
 
 // A Statser is an actor: anything whose Stats returns actor.Stats.
@@ -107,6 +113,64 @@ func (in *Instrumentation) ObservePools(pools ...PoolStatser) (metric.Registrati
 		}
 		return nil
 	}, in.actor.list()...)
+}
+
+// keyedInstruments are read from a Keyed's Stats; its dead letters go to
+// the actors' troupe.actor.dead_letters.
+type keyedInstruments struct {
+	keys                                  metric.Int64ObservableGauge
+	created, passivated, removed, restart metric.Int64ObservableCounter
+}
+
+func (k *keyedInstruments) init(m metric.Meter) (err error) {
+	if k.keys, err = m.Int64ObservableGauge("troupe.keyed.keys",
+		metric.WithDescription("Keys a keyed actor holds an actor for."), metric.WithUnit("{key}")); err != nil {
+		return err
+	}
+	counter := func(name, desc, unit string) metric.Int64ObservableCounter {
+		if err != nil {
+			return nil
+		}
+		var c metric.Int64ObservableCounter
+		c, err = m.Int64ObservableCounter(name, metric.WithDescription(desc), metric.WithUnit(unit))
+		return c
+	}
+	k.created = counter("troupe.keyed.created", "Keys' actors created by a key's first message.", "{key}")
+	k.passivated = counter("troupe.keyed.passivated", "Keys' actors stopped after their idle timeout.", "{key}")
+	k.removed = counter("troupe.keyed.removed", "Keys' actors removed after too many panics or a failed factory.", "{key}")
+	k.restart = counter("troupe.keyed.restarts", "Restarts of keys' actors after a panic.", "{restart}")
+	return err
+}
+
+// A KeyedStatser is a keyed actor: anything whose Stats returns
+// actor.KeyedStats, as *actor.Keyed's does.
+type KeyedStatser interface{ Stats() actor.KeyedStats }
+
+// ObserveKeyed reports the counters of the keyed actors at each
+// collection, read from their Stats (which visits no key: the cost does
+// not grow with the keys), with the attributes messaging.system "troupe"
+// and messaging.destination.name the Keyed's name: troupe.keyed.keys (a
+// gauge, {key}: the live keys), troupe.keyed.created, .passivated and
+// .removed (monotonic counters, {key}), troupe.keyed.restarts (a
+// monotonic counter, {restart}), and troupe.actor.dead_letters, the
+// actors' counter, with troupe.dead_letter.reason as for
+// [Instrumentation.ObserveActors], over all keys. Unregister the returned
+// registration when the keyed actors are gone.
+func (in *Instrumentation) ObserveKeyed(keyed ...KeyedStatser) (metric.Registration, error) {
+	k := &in.keyed
+	return in.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		for _, kd := range keyed {
+			s := kd.Stats()
+			set := metric.WithAttributeSet(attribute.NewSet(systemAttr, AttrDestination.String(s.Name)))
+			o.ObserveInt64(k.keys, int64(s.Keys), set)
+			o.ObserveInt64(k.created, int64(s.Created), set)
+			o.ObserveInt64(k.passivated, int64(s.Passivated), set)
+			o.ObserveInt64(k.removed, int64(s.Removed), set)
+			o.ObserveInt64(k.restart, int64(s.Restarted), set)
+			in.actor.observeDeadLetters(o, s.Name, s.DeadLettersBy)
+		}
+		return nil
+	}, k.keys, k.created, k.passivated, k.removed, k.restart, in.actor.deadLetters)
 }
 
 // subInstruments are read from a bus's Stats.

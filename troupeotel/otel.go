@@ -79,8 +79,9 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 //   - [Instrumentation.BusOptions] to bus.New: the publish span and the
 //     sent-messages counter of each publish;
 //   - [Instrumentation.ObserveActors], [Instrumentation.ObservePools],
-//     [Instrumentation.ObserveBus] and [Instrumentation.ObserveSupervisor]:
-//     the counters and gauges read from their stats at each collection;
+//     [Instrumentation.ObserveKeyed], [Instrumentation.ObserveBus] and
+//     [Instrumentation.ObserveSupervisor]: the counters and gauges read
+//     from their stats at each collection;
 //   - [Instrumentation.SupervisorHook] to supervisor.WithHook: give-ups.
 //
 // An Instrumentation is safe for concurrent use.
@@ -97,6 +98,7 @@ type Instrumentation struct {
 	giveUps metric.Int64Counter
 
 	actor actorInstruments
+	keyed keyedInstruments
 	sub   subInstruments
 	child childInstruments
 }
@@ -140,6 +142,9 @@ func New(opts ...Option) (*Instrumentation, error) {
 		return nil, err
 	}
 	if err := in.actor.init(m); err != nil {
+		return nil, err
+	}
+	if err := in.keyed.init(m); err != nil {
 		return nil, err
 	}
 	if err := in.sub.init(m); err != nil {

@@ -327,3 +327,48 @@ func TestDeadLetterMetrics(t *testing.T) {
 		t.Errorf("troupe.actor.panics %d; want 1", v)
 	}
 }
+
+// Keyed actors report their live keys, the keys created, passivated and
+// removed, the restarts and the dead letters over all keys.
+func TestKeyedMetrics(t *testing.T) {
+	in, reader, _ := setup(t)
+	kd := actor.NewKeyed("orders", func(int) actor.Handler[int] {
+		return func(_ context.Context, n int) error {
+			if n < 0 {
+				panic("bad order")
+			}
+			return nil
+		}
+	}, actor.WithLogger(discard), actor.WithDeadLetterHook(func(actor.DeadLetter) {}),
+		actor.WithKeyRestarts(0, time.Hour))
+	reg, err := in.ObserveKeyed(kd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Unregister()
+	run(t, kd)
+	for key := range 3 {
+		if err := kd.TrySend(key, key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := kd.TrySend(7, -1); err != nil { // panics: key 7 is removed, its message dead-lettered
+		t.Fatal(err)
+	}
+	waitFor(t, "key 7 removed", func() bool { return kd.Stats().Removed == 1 })
+	m := collect(t, reader)
+	dest := troupeotel.AttrDestination.String("orders")
+	for name, want := range map[string]int64{
+		"troupe.keyed.keys": 3, "troupe.keyed.created": 4, "troupe.keyed.passivated": 0,
+		"troupe.keyed.removed": 1, "troupe.keyed.restarts": 1,
+	} {
+		if v, ok := point(m[name], system, dest); !ok || v != want {
+			t.Errorf("%s = %d (found %v); want %d", name, v, ok, want)
+		}
+	}
+	for reason, want := range map[string]int64{"panicked": 1, "drain_timeout": 0, "stopped": 0} {
+		if v, ok := point(m["troupe.actor.dead_letters"], system, dest, troupeotel.AttrDeadLetterReason.String(reason)); !ok || v != want {
+			t.Errorf("troupe.actor.dead_letters reason %s = %d (found %v); want %d", reason, v, ok, want)
+		}
+	}
+}
