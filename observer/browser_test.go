@@ -119,6 +119,12 @@ func TestBrowserShowsRestartsLive(t *testing.T) {
 		t.Errorf("got last error %q on the page; want it to start %q", lastError, want)
 	}
 
+	// One key per SKU published: ok, bad, boom.
+	const keysCreated = `#keyed tr[data-name="skus"] td.created`
+	if _, err := chromedp.Run(step, chromedp.Poll[bool](`document.querySelector('`+keysCreated+`')?.textContent === "3"`)); err != nil {
+		t.Fatalf("waiting for the page to show the 3 keys created: %v", err)
+	}
+
 	png, err := chromedp.Run(step, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)

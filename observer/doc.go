@@ -1,8 +1,9 @@
 // Package observer serves a live page showing a troupe program from the
 // inside: its supervision tree (each child's path, state, restarts and last
 // error), the mailboxes of its actors and pools (depth, capacity, oldest
-// wait), the subscriptions of its bus (delivered, drops by reason) and the
-// latest dead letters. The page updates itself through server-sent events;
+// wait), its keyed actors (live keys, keys created, passivated, removed and
+// restarted), the subscriptions of its bus (delivered, drops by reason) and
+// the latest dead letters. The page updates itself through server-sent events;
 // it needs no JavaScript framework and loads nothing from outside the binary.
 //
 // It is a module of its own (github.com/troupe-go/troupe/observer), so that
@@ -16,9 +17,11 @@
 //	dead := observer.NewDeadLetters(100, logger)
 //	b := bus.New(bus.WithDeadLetterHook(dead.Bus))
 //	email := actor.New("email", sendEmail, actor.WithDeadLetterHook(dead.Actor))
+//	carts := actor.NewKeyed("carts", newCart, actor.WithDeadLetterHook(dead.Actor))
 //	page := observer.New(observer.Options{
 //		Tree:          root.Tree,
 //		Mailboxes:     []func() actor.Stats{email.Stats},
+//		Keyed:         []func() actor.KeyedStats{carts.Stats},
 //		Subscriptions: b.Stats,
 //		DeadLetters:   dead,
 //	})

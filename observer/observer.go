@@ -29,6 +29,10 @@ type Options struct {
 	// Mailboxes are the actors and pools to show, by their Stats method
 	// ([actor.Actor.Stats], or [Pool] for an [actor.Pool]).
 	Mailboxes []func() actor.Stats
+	// Keyed are the keyed actors to show, by their Stats method
+	// ([actor.Keyed.Stats]): live keys and the counts over all keys, the
+	// passivated and removed ones included.
+	Keyed []func() actor.KeyedStats
 	// Subscriptions returns the subscriptions to show, usually a bus's
 	// [bus.Bus.Stats].
 	Subscriptions func() []bus.SubscriptionStats

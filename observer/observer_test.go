@@ -94,6 +94,9 @@ func TestSnapshotShowsTheService(t *testing.T) {
 	if len(snap.Mailboxes) != 1 || snap.Mailboxes[0].Name != "orders" || snap.Mailboxes[0].Capacity != 256 || snap.Mailboxes[0].Panics != 1 {
 		t.Errorf("got mailboxes %+v; want orders with capacity 256 and one panic", snap.Mailboxes)
 	}
+	if len(snap.Keyed) != 1 || snap.Keyed[0].Name != "skus" || snap.Keyed[0].Keys != 2 || snap.Keyed[0].Created != 2 || !snap.Keyed[0].Running {
+		t.Errorf("got keyed %+v; want skus running with 2 keys created", snap.Keyed)
+	}
 	if len(snap.Subscriptions) != 1 || snap.Subscriptions[0].Name != "orders" || snap.Subscriptions[0].Delivered != 2 ||
 		snap.Subscriptions[0].Policy != "DropNewest" || snap.Subscriptions[0].Type != "observer_test.Order" {
 		t.Errorf("got subscriptions %+v; want orders with 2 delivered", snap.Subscriptions)

@@ -21,10 +21,12 @@ type Order struct{ SKU string }
 
 // service is a small supervised program for the page to show: a supervisor
 // running an actor "orders" subscribed to Order on a bus, with a recorder
-// wired into the dead-letter hooks.
+// wired into the dead-letter hooks, and keyed actors "skus", one per SKU,
+// sent every order.
 type service struct {
 	bus       *bus.Bus
 	orders    *actor.Actor[Order]
+	skus      *actor.Keyed[string, Order]
 	root      *supervisor.Supervisor
 	dead      *observer.DeadLetters
 	page      *observer.Handler
@@ -52,6 +54,9 @@ func startService(t *testing.T, interval time.Duration) *service {
 	if _, err := bus.Subscribe[Order](s.bus, s.orders, bus.WithName("orders"), bus.WithPolicy(bus.DropNewest)); err != nil {
 		t.Fatal(err)
 	}
+	s.skus = actor.NewKeyed("skus", func(string) actor.Handler[Order] {
+		return func(context.Context, Order) error { return nil }
+	}, actor.WithLogger(quiet))
 	s.root = supervisor.New("shop", supervisor.WithLogger(quiet), supervisor.WithBackoff(time.Millisecond, time.Millisecond),
 		supervisor.WithHook(func(e supervisor.Event) {
 			if e.Kind == supervisor.Restarted && e.Child == "orders" {
@@ -64,6 +69,7 @@ func startService(t *testing.T, interval time.Duration) *service {
 	s.page = observer.New(observer.Options{
 		Tree:          s.root.Tree,
 		Mailboxes:     []func() actor.Stats{s.orders.Stats},
+		Keyed:         []func() actor.KeyedStats{s.skus.Stats},
 		Subscriptions: s.bus.Stats,
 		DeadLetters:   s.dead,
 		Interval:      interval,
@@ -75,6 +81,11 @@ func startService(t *testing.T, interval time.Duration) *service {
 			t.Errorf("supervisor Run = %v; want nil", err)
 		}
 	})
+	wg.Go(func() {
+		if err := s.skus.Run(ctx); err != nil {
+			t.Errorf("keyed Run = %v; want nil", err)
+		}
+	})
 	s.stop = func() {
 		cancel()
 		wg.Wait()
@@ -84,10 +95,14 @@ func startService(t *testing.T, interval time.Duration) *service {
 	return s
 }
 
-// publish publishes an order and fails the test on an error.
+// publish publishes an order, sends it to its SKU's keyed actor, and fails
+// the test on an error.
 func (s *service) publish(t *testing.T, sku string) {
 	t.Helper()
 	if err := bus.Publish(context.Background(), s.bus, Order{SKU: sku}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.skus.Send(context.Background(), sku, Order{SKU: sku}); err != nil {
 		t.Fatal(err)
 	}
 }

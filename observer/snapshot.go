@@ -16,6 +16,8 @@ type Snapshot struct {
 	Tree []Child `json:"tree"`
 	// Mailboxes are the actors' and pools' mailboxes, in Options order.
 	Mailboxes []Mailbox `json:"mailboxes"`
+	// Keyed are the keyed actors, in Options order.
+	Keyed []Keyed `json:"keyed"`
 	// Subscriptions are the bus's subscriptions.
 	Subscriptions []Subscription `json:"subscriptions"`
 	// DeadLetters are the latest dead letters, newest first.
@@ -50,6 +52,24 @@ type Mailbox struct {
 	Running     bool          `json:"running"`
 }
 
+// A Keyed is a keyed actor ([actor.Keyed]): its live keys and its counts
+// over all keys, those passivated or removed included.
+type Keyed struct {
+	Name string `json:"name"`
+	// Keys is the number of live keys.
+	Keys int `json:"keys"`
+	// Created, Passivated and Removed count the keys' actors created by a
+	// first message, stopped after their idle timeout, and removed after
+	// too many panics.
+	Created    uint64 `json:"created"`
+	Passivated uint64 `json:"passivated"`
+	Removed    uint64 `json:"removed"`
+	// Restarted counts the restarts of keys' actors after a panic.
+	Restarted   uint64 `json:"restarted"`
+	DeadLetters uint64 `json:"deadLetters"`
+	Running     bool   `json:"running"`
+}
+
 // A Subscription is a bus subscription and its counters.
 type Subscription struct {
 	Name      string `json:"name"`
@@ -77,6 +97,7 @@ func (h *Handler) Snapshot() Snapshot {
 		Time:          time.Now(),
 		Tree:          []Child{},
 		Mailboxes:     []Mailbox{},
+		Keyed:         []Keyed{},
 		Subscriptions: []Subscription{},
 		DeadLetters:   []DeadLetter{},
 	}
@@ -94,6 +115,13 @@ func (h *Handler) Snapshot() Snapshot {
 		s.Mailboxes = append(s.Mailboxes, Mailbox{
 			Name: a.Name, Queued: a.Queued, Capacity: a.Capacity, OldestWait: a.OldestWait,
 			Handled: a.Handled, Failed: a.Failed, Panics: a.Panics, DeadLetters: a.DeadLetters, Running: a.Running,
+		})
+	}
+	for _, stats := range h.opts.Keyed {
+		k := stats()
+		s.Keyed = append(s.Keyed, Keyed{
+			Name: k.Name, Keys: k.Keys, Created: k.Created, Passivated: k.Passivated, Removed: k.Removed,
+			Restarted: k.Restarted, DeadLetters: k.DeadLetters, Running: k.Running,
 		})
 	}
 	if h.opts.Subscriptions != nil {

@@ -267,6 +267,7 @@ func newApp(cfg Config, log *slog.Logger, mailer Mailer, addr string) (*App, err
 	o := a.metrics.otel
 	if merr := errors.Join(
 		registered(o.ObserveActors(statsFunc(a.emailStats), a.inventoryActor, a.analyticsActor)),
+		registered(o.ObserveKeyed(keyedStatsers(a.keyedStats())...)),
 		registered(o.ObserveBus(a.bus)),
 		registered(o.ObserveSupervisor(a.root)),
 	); merr != nil {
@@ -295,6 +296,16 @@ func second[T any](_ T, err error) error { return err }
 // debugPath is where the live supervision page is served.
 const debugPath = "/debug/troupe/"
 
+// keyedStats returns the Stats of the keyed actors: the order tracker's,
+// and email's one actor per customer unless email comes from JetStream.
+func (a *App) keyedStats() []func() actor.KeyedStats {
+	ks := []func() actor.KeyedStats{a.tracker.KeyedStats}
+	if a.emailKeys != nil {
+		ks = append(ks, a.emailKeys.Stats)
+	}
+	return ks
+}
+
 // routes is the HTTP API (POST /orders, GET /stats), the live page of the
 // supervision tree, mailboxes, subscriptions and dead letters, and the
 // metrics for Prometheus.
@@ -304,6 +315,7 @@ func (a *App) routes() http.Handler {
 		Mailboxes: []func() actor.Stats{
 			a.emailStats, a.inventoryActor.Stats, a.analyticsActor.Stats,
 		},
+		Keyed:         a.keyedStats(),
 		Subscriptions: a.bus.Stats,
 		DeadLetters:   a.dead,
 	})

@@ -657,6 +657,13 @@ func TestLivePageServed(t *testing.T) {
 	if len(snap.Mailboxes) != 3 || len(snap.Subscriptions) == 0 {
 		t.Errorf("got %d mailboxes, %d subscriptions; want 3 and some", len(snap.Mailboxes), len(snap.Subscriptions))
 	}
+	var keyed []string
+	for _, k := range snap.Keyed {
+		keyed = append(keyed, k.Name)
+	}
+	if !slices.Equal(keyed, []string{consumerTracker, consumerEmail}) {
+		t.Errorf("keyed actors on the page %v; want the tracker's and email's", keyed)
+	}
 	metrics, err := r.client.Get(r.base + metricsPath)
 	if err != nil {
 		t.Fatal(err)
@@ -666,7 +673,7 @@ func TestLivePageServed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`troupe_actor_handled`, `messaging_destination_name="inventory"`, `messaging_destination_name="email"`, `troupe_child_path="orders/email/sender"`} {
+	for _, want := range []string{`troupe_actor_handled`, `messaging_destination_name="inventory"`, `messaging_destination_name="email"`, `troupe_child_path="orders/email/sender"`, `troupe_keyed_keys`} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("GET %s lacks %s:\n%s", metricsPath, want, body)
 		}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/troupeotel"
 )
 
 // Stats is the answer to GET /stats.
@@ -199,6 +200,22 @@ type statsFunc func() actor.Stats
 
 // Stats returns f().
 func (f statsFunc) Stats() actor.Stats { return f() }
+
+// keyedStatsFunc is a Stats function of keyed actors as a
+// troupeotel.KeyedStatser.
+type keyedStatsFunc func() actor.KeyedStats
+
+// Stats returns f().
+func (f keyedStatsFunc) Stats() actor.KeyedStats { return f() }
+
+// keyedStatsers returns fs as troupeotel.KeyedStatsers.
+func keyedStatsers(fs []func() actor.KeyedStats) []troupeotel.KeyedStatser {
+	ks := make([]troupeotel.KeyedStatser, len(fs))
+	for i, f := range fs {
+		ks[i] = keyedStatsFunc(f)
+	}
+	return ks
+}
 
 // emailDeadLetters counts the dead letters the customers' email actors
 // reported, in all and by reason (a customer removed after too many

@@ -145,6 +145,10 @@ type TrackerStats struct {
 	InFlight   int    `json:"in_flight"`  // orders' actors live now
 }
 
+// KeyedStats returns the counters of the tracker's keyed actor, for the
+// live page and the metrics.
+func (t *Tracker) KeyedStats() actor.KeyedStats { return t.keyed.Stats() }
+
 // Stats returns the tracker's counts.
 func (t *Tracker) Stats() TrackerStats {
 	k := t.keyed.Stats()

@@ -98,6 +98,21 @@ function render(s) {
     );
     return tr;
   }, 10);
+  fillTable("keyed", s.keyed || [], (k) => {
+    const tr = el("tr");
+    tr.dataset.name = k.name;
+    tr.append(
+      el("td", k.name, "name"),
+      num(k.keys, "keys"),
+      num(k.created, "created"),
+      num(k.passivated, "passivated"),
+      bad(k.removed, "removed"),
+      bad(k.restarted, "restarted"),
+      bad(k.deadLetters, "deadletters"),
+      el("td", k.running ? "yes" : "no", "running"),
+    );
+    return tr;
+  }, 8);
   fillTable("subscriptions", s.subscriptions, (b) => {
     const tr = el("tr");
     tr.dataset.name = b.name;
