@@ -15,7 +15,7 @@ import (
 // sender is what the stress test needs of an Actor or a Pool.
 type sender interface {
 	Send(ctx context.Context, m int) error
-	TrySend(m int) error
+	Offer(ctx context.Context, m int) error
 	Displace(ctx context.Context, m int) (old int, evicted bool, err error)
 	Run(ctx context.Context) error
 }
@@ -26,7 +26,8 @@ type sender interface {
 // as a dead letter or returned as evicted, exactly once; no message a send
 // refused may reach the handler. It runs for an actor, a pool and a keyed
 // pool, with a drain that handles what is left and one that times out at
-// once (everything left becomes a dead letter).
+// once (everything left becomes a dead letter), and with a [Propagator],
+// whose value must reach the handler with its own message.
 func TestMailboxStress(t *testing.T) {
 	const (
 		producers = 8
@@ -35,24 +36,29 @@ func TestMailboxStress(t *testing.T) {
 	)
 	for _, kind := range []string{"actor", "pool", "keyed"} {
 		for _, drain := range []bool{true, false} {
-			t.Run(fmt.Sprintf("%s/drain=%v", kind, drain), func(t *testing.T) {
-				stressMailbox(t, kind, drain, producers, perSender, mailbox)
-			})
+			for _, carry := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/drain=%v/carry=%v", kind, drain, carry), func(t *testing.T) {
+					stressMailbox(t, kind, drain, carry, producers, perSender, mailbox)
+				})
+			}
 		}
 	}
 }
 
-func stressMailbox(t *testing.T, kind string, drain bool, producers, perSender, size int) {
+func stressMailbox(t *testing.T, kind string, drain, carry bool, producers, perSender, size int) {
 	total := producers * perSender
 	// fate[id] counts what became of message id: handled, dead, evicted
 	// (each once at most) and accepted or refused by its send.
 	var handled, dead, evicted, accepted, refused = make([]atomic.Int32, total), make([]atomic.Int32, total),
 		make([]atomic.Int32, total), make([]atomic.Int32, total), make([]atomic.Int32, total)
-	var nHandled atomic.Int64
+	var nHandled, misCarried atomic.Int64
 	half := make(chan struct{})
 	var halfOnce sync.Once
-	h := func(_ context.Context, id int) error {
+	h := func(ctx context.Context, id int) error {
 		handled[id].Add(1)
+		if c, _ := ctx.Value(carriedKey{}).(int); carry && c != id {
+			misCarried.Add(1)
+		}
 		// A slow consumer: give the senders the core.
 		runtime.Gosched()
 		if nHandled.Add(1) == int64(total/8) {
@@ -66,6 +72,9 @@ func stressMailbox(t *testing.T, kind string, drain bool, producers, perSender, 
 	}
 	if !drain {
 		opts = append(opts, actor.WithDrainTimeout(0))
+	}
+	if carry {
+		opts = append(opts, actor.WithPropagator(idPropagator{}))
 	}
 	var a sender
 	switch kind {
@@ -94,13 +103,13 @@ func stressMailbox(t *testing.T, kind string, drain bool, producers, perSender, 
 				var err error
 				switch i % 3 {
 				case 0:
-					err = a.Send(sendCtx, id)
+					err = a.Send(context.WithValue(sendCtx, sentKey{}, id), id)
 				case 1:
-					err = a.TrySend(id)
+					err = a.Offer(context.WithValue(context.Background(), sentKey{}, id), id)
 				default:
 					var old int
 					var ev bool
-					old, ev, err = a.Displace(context.Background(), id)
+					old, ev, err = a.Displace(context.WithValue(context.Background(), sentKey{}, id), id)
 					if ev {
 						evicted[old].Add(1)
 					}
@@ -148,9 +157,25 @@ func stressMailbox(t *testing.T, kind string, drain bool, producers, perSender, 
 	if nAcc+nRef != total || nHan+nDead+nEv+nRef != total {
 		t.Fatalf("%d attempted: %d handled + %d dead + %d evicted + %d refused", total, nHan, nDead, nEv, nRef)
 	}
+	if n := misCarried.Load(); n > 0 {
+		t.Errorf("%d messages handled with another message's carried value", n)
+	}
 	if nRef == 0 || nHan == 0 {
 		t.Logf("%d handled, %d dead, %d evicted, %d refused: the run did not reach every case", nHan, nDead, nEv, nRef)
 	}
+}
+
+// sentKey holds the id of the message a sender's context is for;
+// carriedKey, in the handler's context, the id the propagator carried.
+type sentKey struct{}
+type carriedKey struct{}
+
+// idPropagator carries the id of a sender's message to its handler.
+type idPropagator struct{}
+
+func (idPropagator) Extract(ctx context.Context) any { return ctx.Value(sentKey{}) }
+func (idPropagator) Inject(ctx context.Context, c any) context.Context {
+	return context.WithValue(ctx, carriedKey{}, c)
 }
 
 // poolOpts converts actor options to pool options.
