@@ -2,6 +2,7 @@ package actor_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/troupe-go/troupe/actor"
@@ -59,6 +60,46 @@ func BenchmarkSend(b *testing.B) {
 		}
 	}
 	<-done
+	cancel()
+	if err := <-stopped; err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkSend4 measures Send → handled throughput with four goroutines
+// sending to one actor at once: the mailbox under contention, without the
+// bus.
+func BenchmarkSend4(b *testing.B) {
+	const senders = 4
+	b.ReportAllocs()
+	var sum int
+	done := make(chan struct{})
+	n := b.N / senders * senders
+	a := actor.New("bench", func(_ context.Context, e event) error {
+		sum += e.Qty
+		if sum == n {
+			close(done)
+		}
+		return nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error)
+	go func() { stopped <- a.Run(ctx) }()
+	var wg sync.WaitGroup
+	for range senders {
+		wg.Go(func() {
+			for i := range n / senders {
+				if err := a.Send(ctx, event{ID: int64(i), SKU: "sku-1", Qty: 1}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n > 0 {
+		<-done
+	}
 	cancel()
 	if err := <-stopped; err != nil {
 		b.Fatal(err)
