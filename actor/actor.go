@@ -68,6 +68,7 @@ func New[M any](name string, h Handler[M], opts ...Option) *Actor[M] {
 	a := &Actor[M]{cfg: newConfig(opts)}
 	a.mb.init(name, &a.cfg)
 	a.l.init(&a.mb, h, -1, batchSize)
+	a.l.doneWakes = true
 	return a
 }
 
@@ -93,6 +94,7 @@ func NewFrom[M any](name string, factory func() Handler[M], opts ...Option) *Act
 	a := &Actor[M]{cfg: newConfig(opts), factory: factory}
 	a.mb.init(name, &a.cfg)
 	a.l.init(&a.mb, nil, -1, batchSize)
+	a.l.doneWakes = true
 	return a
 }
 
@@ -153,9 +155,12 @@ func (a *Actor[M]) start() error {
 	return nil
 }
 
-// refuse is the function Run has run when the Run's context ends.
+// refuse is the function Run has run when the Run's context ends: the
+// mailbox refuses messages from then on, and the loop, if it waits for one,
+// is woken to see that the context ended.
 func (a *Actor[M]) refuse() {
 	a.mb.refuse()
+	a.l.wakeUp()
 	a.refusing.Done()
 }
 

@@ -58,6 +58,10 @@ type loop[M any] struct {
 	// wake is signalled when a message is pushed while the loop is parked,
 	// or when it must stop.
 	wake chan struct{}
+	// doneWakes is set when the end of the Run's context wakes the loop,
+	// as an Actor's does (see Actor.refuse): the loop then waits on wake
+	// alone (see wait).
+	doneWakes bool
 	// sched, for a keyed actor's loop, runs the loop only while its
 	// mailbox has messages: instead of waiting for one, serve parks the loop
 	// and returns, and the send that unparks it calls sched.resume to queue
@@ -219,15 +223,37 @@ func (l *loop[M]) refill(spins *int, done <-chan struct{}) bool {
 		if took || !more {
 			return took
 		}
-		select {
-		case <-done:
+		if !l.wait(done) {
 			l.mb.mu.Lock()
 			l.mb.unpark(l)
 			l.mb.mu.Unlock()
 			return false
-		case <-l.wake:
-			*spins = max(*spins, 1)
 		}
+		*spins = max(*spins, 1)
+	}
+}
+
+// wait waits until the parked loop is woken and reports whether done is
+// still open. A loop whose Run wakes it when done closes (see doneWakes)
+// waits on wake alone: one waiting record for the runtime instead of a
+// select's two, and a smaller stack under the park.
+//
+//go:noinline
+func (l *loop[M]) wait(done <-chan struct{}) bool {
+	if l.doneWakes {
+		<-l.wake
+		select {
+		case <-done:
+			return false
+		default:
+			return true
+		}
+	}
+	select {
+	case <-done:
+		return false
+	case <-l.wake:
+		return true
 	}
 }
 
