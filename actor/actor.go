@@ -66,9 +66,7 @@ func New[M any](name string, h Handler[M], opts ...Option) *Actor[M] {
 		panic(fmt.Sprintf("actor: New(%q): nil handler", name))
 	}
 	a := &Actor[M]{cfg: newConfig(opts)}
-	a.mb.init(name, &a.cfg)
-	a.l.init(&a.mb, h, -1, batchSize)
-	a.l.doneWakes = true
+	a.init(name, h)
 	return a
 }
 
@@ -92,10 +90,20 @@ func NewFrom[M any](name string, factory func() Handler[M], opts ...Option) *Act
 		panic(fmt.Sprintf("actor: NewFrom(%q): nil factory", name))
 	}
 	a := &Actor[M]{cfg: newConfig(opts), factory: factory}
-	a.mb.init(name, &a.cfg)
-	a.l.init(&a.mb, nil, -1, batchSize)
-	a.l.doneWakes = true
+	a.init(name, nil)
 	return a
+}
+
+// init sets up a new actor's mailbox and loop, h its handler (nil for
+// NewFrom's).
+func (a *Actor[M]) init(name string, h Handler[M]) {
+	a.mb.init(name, &a.cfg)
+	a.l.init(&a.mb, h, -1, batchSize)
+	a.l.doneWakes = true
+	// The room for the loop in the list of parked loops, made here on the
+	// goroutine that makes the actor rather than by the first park, deep
+	// in Run (see TestIdleActorStack).
+	a.mb.parked = make([]*loop[M], 0, 1)
 }
 
 // Name returns the name given to [New] or [NewFrom].

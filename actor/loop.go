@@ -60,7 +60,7 @@ type loop[M any] struct {
 	wake chan struct{}
 	// doneWakes is set when the end of the Run's context wakes the loop,
 	// as an Actor's does (see Actor.refuse): the loop then waits on wake
-	// alone (see wait).
+	// alone (see awaitWake).
 	doneWakes bool
 	// sched, for a keyed actor's loop, runs the loop only while its
 	// mailbox has messages: instead of waiting for one, serve parks the loop
@@ -223,7 +223,13 @@ func (l *loop[M]) refill(spins *int, done <-chan struct{}) bool {
 		if took || !more {
 			return took
 		}
-		if !l.wait(done) {
+		woken := false
+		if l.doneWakes {
+			woken = l.awaitWake(done)
+		} else {
+			woken = l.awaitWakeOrDone(done)
+		}
+		if !woken {
 			l.mb.mu.Lock()
 			l.mb.unpark(l)
 			l.mb.mu.Unlock()
@@ -233,22 +239,28 @@ func (l *loop[M]) refill(spins *int, done <-chan struct{}) bool {
 	}
 }
 
-// wait waits until the parked loop is woken and reports whether done is
-// still open. A loop whose Run wakes it when done closes (see doneWakes)
-// waits on wake alone: one waiting record for the runtime instead of a
-// select's two, and a smaller stack under the park.
+// awaitWake waits until the parked loop is woken, and reports whether done
+// is still open. It is how a loop whose Run wakes it when done closes (see
+// doneWakes) waits: on one channel, where a select on two would cost the
+// runtime two waiting records instead of one and a deeper stack under
+// the park.
 //
 //go:noinline
-func (l *loop[M]) wait(done <-chan struct{}) bool {
-	if l.doneWakes {
-		<-l.wake
-		select {
-		case <-done:
-			return false
-		default:
-			return true
-		}
+func (l *loop[M]) awaitWake(done <-chan struct{}) bool {
+	<-l.wake
+	select {
+	case <-done:
+		return false
+	default:
+		return true
 	}
+}
+
+// awaitWakeOrDone waits until the parked loop is woken or done closes, and
+// reports whether it was woken.
+//
+//go:noinline
+func (l *loop[M]) awaitWakeOrDone(done <-chan struct{}) bool {
 	select {
 	case <-done:
 		return false

@@ -109,6 +109,12 @@ func (s *Supervisor) start(ctx context.Context, l *loop, c *child, here bool, no
 		c.spare = nil
 	} else {
 		cctx, cancel = context.WithCancel(c.vals)
+		// The context's done channel is made on first use: make it here,
+		// on the supervisor's goroutine, rather than under the child's
+		// first call to Done, deep in its Run. The child's goroutine then
+		// has more of the 2 KB stack it starts with for its own calls
+		// (see TestIdleSupervisedActorStack in package actor).
+		cctx.Done()
 	}
 	if st, ok := c.runner.(Starter); ok {
 		stop := context.AfterFunc(ctx, cancel)
@@ -140,7 +146,12 @@ func (s *Supervisor) start(ctx context.Context, l *loop, c *child, here bool, no
 	if here {
 		return in, nil
 	}
-	go func(in *instance) {
+	first := in
+	go func() {
+		// No arguments: the function is the goroutine's first frame,
+		// without a wrapper's, and the child's Run has that much more of
+		// the 2 KB stack a goroutine starts with.
+		in := first
 		pprof.SetGoroutineLabels(cctx)
 		for in != nil {
 			l.began <- struct{}{} // buffered: never waits
@@ -148,7 +159,7 @@ func (s *Supervisor) start(ctx context.Context, l *loop, c *child, here bool, no
 			in.markReturned()
 			in = s.exitedHere(ctx, l, in)
 		}
-	}(in)
+	}()
 	return in, nil
 }
 
