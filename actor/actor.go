@@ -49,7 +49,7 @@ type Actor[M any] struct {
 	// handlerCtx). Only Run touches them.
 	runCtx, hctx context.Context
 	// stopRefuse stops the mailbox's refusal set up when the Run's
-	// context ends (see begin); refusing counts the refusal while it may
+	// context ends (see Run); refusing counts the refusal while it may
 	// still run. Only Run touches stopRefuse.
 	stopRefuse func() bool
 	refusing   sync.WaitGroup
@@ -163,7 +163,7 @@ func (a *Actor[M]) start() error {
 	return nil
 }
 
-// refuse is the function Run has run when the Run's context ends: the
+// refuse is what Run has called when the Run's context ends: the
 // mailbox refuses messages from then on, and the loop, if it waits for one,
 // is woken to see that the context ended.
 func (a *Actor[M]) refuse() {
