@@ -10,23 +10,19 @@ package actor
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"os"
+	"os/exec"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/troupe-go/troupe/bus"
 	"github.com/troupe-go/troupe/supervisor"
 )
-
-// idleMsg is the message of the idle-stack test: a small struct, as a bus
-// event is.
-type idleMsg struct {
-	ID   int64
-	Kind string
-	At   int64
-}
 
 // TestIdleActorStack checks that an idle actor's goroutine keeps the
 // smallest stack Go gives a goroutine (2 KB): that nothing on the way from
@@ -35,133 +31,144 @@ type idleMsg struct {
 // while the actor waits (the runtime halves a stack only when a quarter of
 // it is used), so an idle actor would cost 2 KB more for good.
 //
-// The stack in use is counted in whole stacks: each of the n goroutines
-// holds 2 or 4 KB, so the average tells how many grew (see freshStacks). A few may grow on a
-// rare deep path of the runtime (a lock taken under contention, an
-// allocation that sweeps), hence the margin.
+// It measures bare actors idle from the start, bare actors that handled a
+// message before they parked (their first take made the batch, and the
+// handler ran), and actors run as a service runs them: each subscribed to
+// a bus, under a supervisor, whose frames sit above the actor's on its
+// goroutine. For those it also checks that a child costs one goroutine,
+// the one its Run is called on.
+//
+// The stack in use is counted in whole stacks: each goroutine holds 2 or
+// 4 KB, so the average tells how many grew. A goroutine that exits leaves
+// its stack to be handed out again, which the count would not see: so each
+// case runs in a process of its own (see idleStackChild).
 func TestIdleActorStack(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	actors := newIdleActors()
-	before := freshStacks(t)
-	var wg sync.WaitGroup
-	for _, a := range actors {
-		wg.Go(func() { _ = a.Run(ctx) })
+	for _, mode := range []string{"idle", "handled", "supervised"} {
+		t.Run(mode, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestIdleStackChild$", "-test.v")
+			cmd.Env = append(os.Environ(), idleStackEnv+"="+mode)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			_, after, ok := strings.Cut(string(out), idleStackLine)
+			var perActor float64
+			if _, err := fmt.Sscan(after, &perActor); !ok || err != nil {
+				t.Fatalf("no %q in\n%s", idleStackLine, out)
+			}
+			t.Logf("stack per idle actor: %.0f B", perActor)
+			if perActor > maxIdleStack {
+				t.Errorf("stack per idle actor: %.0f B; want at most %d (a goroutine's first stack is 2048 B)", perActor, maxIdleStack)
+			}
+		})
 	}
-	perActor := idleStack(actors, before)
-	cancel()
-	wg.Wait()
-	checkIdleStack(t, perActor)
 }
 
-// TestIdleSupervisedActorStack is TestIdleActorStack for actors run as a
-// service runs them: each subscribed to a bus, under a supervisor, whose
-// frames sit above the actor's on its goroutine. It also checks that a
-// child costs one goroutine, the one its Run is called on.
-func TestIdleSupervisedActorStack(t *testing.T) {
+// maxIdleStack is the most stack per idle actor TestIdleActorStack
+// accepts: 2 KB, and a quarter of the goroutines grown to 4 KB. A few
+// percent grow on the runtime's rarer paths (an allocation that refills its
+// cache under the actor's first context registration or under its park),
+// about one in ten supervised actors with one processor. An actor whose
+// every Run grows its stack costs 4 KB.
+const maxIdleStack = 2048 + 2048/4
+
+// idleStackEnv names the case a child process of TestIdleActorStack
+// measures; idleStackLine precedes the figure it prints.
+const (
+	idleStackEnv  = "TROUPE_IDLE_STACK"
+	idleStackLine = "idle stack per actor:"
+)
+
+// TestIdleStackChild is the child process of TestIdleActorStack: it
+// starts idleActors actors in the case named by idleStackEnv, waits until
+// they all wait for a message and prints the stack in use per actor.
+func TestIdleStackChild(t *testing.T) {
+	mode := os.Getenv(idleStackEnv)
+	if mode == "" {
+		t.Skip("run by TestIdleActorStack")
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	discard := slog.New(slog.DiscardHandler)
-	b := bus.New(bus.WithLogger(discard))
-	sup := supervisor.New("root", supervisor.WithLogger(discard))
-	actors := newIdleActors()
-	for i, a := range actors {
-		if _, err := bus.Subscribe(b, a); err != nil {
-			t.Fatal(err)
-		}
-		if err := sup.Add(strconv.Itoa(i), a); err != nil {
-			t.Fatal(err)
-		}
-	}
-	before := freshStacks(t)
-	goroutines := runtime.NumGoroutine()
-	done := make(chan error, 1)
-	go func() { done <- sup.Run(ctx) }()
-	perActor := idleStack(actors, before)
-	// The supervisor's goroutine, and one per child.
-	if n := runtime.NumGoroutine() - goroutines; n != len(actors)+1 {
-		t.Errorf("%d goroutines for %d idle children; want %d", n, len(actors), len(actors)+1)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	checkIdleStack(t, perActor)
-}
-
-// idleActors is how many actors the idle-stack tests run: enough that a
-// few whose stack grew move the average little.
-const idleActors = 1000
-
-func newIdleActors() []*Actor[idleMsg] {
 	actors := make([]*Actor[idleMsg], idleActors)
 	for i := range actors {
 		actors[i] = New("idle", func(context.Context, idleMsg) error { return nil }, WithMailbox(16))
+		if mode == "handled" {
+			// Handled before the actor parks.
+			if err := actors[i].TrySend(idleMsg{ID: int64(i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
-	return actors
-}
-
-// idleStack waits until every actor waits for a message and returns the
-// stack in use per actor since the stack in use was before.
-func idleStack(actors []*Actor[idleMsg], before uint64) float64 {
+	var wg sync.WaitGroup
+	var run func()
+	stop := func() {
+		cancel()
+		wg.Wait()
+	}
+	switch mode {
+	case "idle", "handled":
+		run = func() {
+			for _, a := range actors {
+				wg.Go(func() { _ = a.Run(ctx) })
+			}
+		}
+	case "supervised":
+		discard := slog.New(slog.DiscardHandler)
+		b := bus.New(bus.WithLogger(discard))
+		sup := supervisor.New("root", supervisor.WithLogger(discard))
+		for i, a := range actors {
+			if _, err := bus.Subscribe(b, a); err != nil {
+				t.Fatal(err)
+			}
+			if err := sup.Add(strconv.Itoa(i), a); err != nil {
+				t.Fatal(err)
+			}
+		}
+		done := make(chan error, 1)
+		run = func() { go func() { done <- sup.Run(ctx) }() }
+		stop = func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		}
+	default:
+		t.Fatalf("%s=%q", idleStackEnv, mode)
+	}
+	goroutines := runtime.NumGoroutine()
+	before := stackInUse()
+	run()
 	for _, a := range actors {
 		for !a.isParked() {
 			runtime.Gosched()
 		}
 	}
-	return float64(stackInUse()-before) / float64(len(actors))
-}
-
-func checkIdleStack(t *testing.T, perActor float64) {
-	t.Helper()
-	t.Logf("stack per idle actor: %.0f B", perActor)
-	if perActor > maxIdleStack {
-		t.Errorf("stack per idle actor: %.0f B; want at most %d (a goroutine's first stack is 2048 B)", perActor, maxIdleStack)
+	after := stackInUse()
+	// One goroutine per actor, and a supervisor's own.
+	if n, want := runtime.NumGoroutine()-goroutines, len(actors); n != want && !(mode == "supervised" && n == want+1) {
+		t.Errorf("%d goroutines for %d idle actors", n, len(actors))
 	}
+	stop()
+	fmt.Println(idleStackLine, float64(after-before)/float64(len(actors)))
 }
 
-// maxIdleStack is the most stack per idle actor the idle-stack tests
-// accept: 2 KB, and a quarter of the goroutines grown to 4 KB. About one in
-// ten supervised actors grows on the runtime's rarer paths (an allocation
-// that refills its cache under the actor's first context registration, or
-// under its park): with one processor the figure nears 2.25 KB. An actor
-// whose every Run grows its stack costs 4 KB.
-const maxIdleStack = 2048 + 2048/4
+// idleActors is how many actors a case of TestIdleActorStack runs: enough
+// that a few whose stack grew move the average little.
+const idleActors = 1000
+
+// idleMsg is the message of the idle actors: a small struct, as a bus
+// event is.
+type idleMsg struct {
+	ID   int64
+	Kind string
+	At   int64
+}
 
 // isParked reports whether the actor's loop waits for a message.
 func (a *Actor[M]) isParked() bool {
 	a.mb.mu.Lock()
 	defer a.mb.mu.Unlock()
 	return a.l.parked
-}
-
-// freshStacks returns the stack in use before the test starts its
-// goroutines, and makes those get stacks of their own, as far as it can. A
-// goroutine that exits leaves its 2 KB stack with its processor for the next
-// one started there, whose stack then does not count as more stack in use:
-// so it first starts goroutines that take those (a processor keeps at most
-// 64), and wait until the test ends; and it makes the test end only once
-// every goroutine it started has exited. Stacks are also handed out from
-// caches and from blocks partly in use, so a few idle actors may seem to
-// cost less than 2 KB: the figure errs low by a few hundred bytes, never
-// high, and a regrown stack shows as 4 KB.
-func freshStacks(t *testing.T) uint64 {
-	goroutines := runtime.NumGoroutine()
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for range 64 * runtime.GOMAXPROCS(0) {
-		wg.Go(func() { <-stop })
-	}
-	t.Cleanup(func() {
-		close(stop)
-		wg.Wait()
-		// The next test starts once every goroutine of this one has
-		// exited, leaving its stack behind.
-		for runtime.NumGoroutine() > goroutines {
-			runtime.Gosched()
-		}
-	})
-	return stackInUse()
 }
 
 func stackInUse() uint64 {

@@ -113,7 +113,7 @@ func (s *Supervisor) start(ctx context.Context, l *loop, c *child, here bool, no
 		// on the supervisor's goroutine, rather than under the child's
 		// first call to Done, deep in its Run. The child's goroutine then
 		// has more of the 2 KB stack it starts with for its own calls
-		// (see TestIdleSupervisedActorStack in package actor).
+		// (see TestIdleActorStack in package actor).
 		cctx.Done()
 	}
 	if st, ok := c.runner.(Starter); ok {
