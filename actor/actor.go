@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"runtime/pprof"
+	"sync"
 	"time"
 )
 
@@ -47,6 +48,11 @@ type Actor[M any] struct {
 	// if it crashed, and hctx the handler's context made from it (see
 	// handlerCtx). Only Run touches them.
 	runCtx, hctx context.Context
+	// stopRefuse stops the mailbox's refusal set up when the Run's
+	// context ends (see Run); refusing counts the refusal while it may
+	// still run. Only Run touches stopRefuse.
+	stopRefuse func() bool
+	refusing   sync.WaitGroup
 }
 
 // New returns an actor named name that handles messages with h. It panics if
@@ -60,8 +66,7 @@ func New[M any](name string, h Handler[M], opts ...Option) *Actor[M] {
 		panic(fmt.Sprintf("actor: New(%q): nil handler", name))
 	}
 	a := &Actor[M]{cfg: newConfig(opts)}
-	a.mb.init(name, &a.cfg)
-	a.l.init(&a.mb, h, -1, batchSize)
+	a.init(name, h)
 	return a
 }
 
@@ -85,9 +90,20 @@ func NewFrom[M any](name string, factory func() Handler[M], opts ...Option) *Act
 		panic(fmt.Sprintf("actor: NewFrom(%q): nil factory", name))
 	}
 	a := &Actor[M]{cfg: newConfig(opts), factory: factory}
-	a.mb.init(name, &a.cfg)
-	a.l.init(&a.mb, nil, -1, batchSize)
+	a.init(name, nil)
 	return a
+}
+
+// init sets up a new actor's mailbox and loop, h its handler (nil for
+// NewFrom's).
+func (a *Actor[M]) init(name string, h Handler[M]) {
+	a.mb.init(name, &a.cfg)
+	a.l.init(&a.mb, h, -1, batchSize)
+	a.l.doneWakes = true
+	// The room for the loop in the list of parked loops, made here on the
+	// goroutine that makes the actor rather than by the first park, deep
+	// in Run (see TestIdleActorStack).
+	a.mb.parked = make([]*loop[M], 0, 1)
 }
 
 // Name returns the name given to [New] or [NewFrom].
@@ -105,7 +121,33 @@ func (a *Actor[M]) Name() string { return a.mb.name }
 // The goroutine carries the pprof label "troupe.actor" with the actor's name
 // while it runs, beside any labels in ctx (a supervisor adds the actor's path
 // in the tree as "troupe.path").
-func (a *Actor[M]) Run(ctx context.Context) (err error) {
+func (a *Actor[M]) Run(ctx context.Context) error {
+	// An idle actor costs only the 2 KB stack a goroutine starts with as
+	// long as nothing on the way to its first park needs more, and the
+	// runtime's own paths under the calls made here (an allocation that
+	// refills its cache, a lock under contention) take most of that. So
+	// Run keeps its own frame, which stays on the stack while the actor
+	// waits, small, and the rest of its setup and its teardown out of line
+	// (see TestIdleActorStack).
+	if err := a.start(); err != nil {
+		return err
+	}
+	// Refuse new messages as soon as ctx ends, even while the handler is
+	// busy, and wake the senders waiting for room. end waits for the
+	// refusal if it has started, so that it never lands on a later Run.
+	a.refusing.Add(1)
+	a.stopRefuse = context.AfterFunc(ctx, a.refuse)
+	hctx := a.handlerCtx(ctx)
+	pprof.SetGoroutineLabels(hctx)
+	perr, _ := a.l.serve(hctx)
+	return a.end(ctx, hctx, perr)
+}
+
+// start moves the mailbox to running, unless a Run is active, and makes the
+// handler of an actor made by [NewFrom].
+//
+//go:noinline
+func (a *Actor[M]) start() error {
 	if !a.mb.start() {
 		return fmt.Errorf("%w: %s", ErrAlreadyRunning, a.mb.name)
 	}
@@ -118,28 +160,45 @@ func (a *Actor[M]) Run(ctx context.Context) (err error) {
 		}
 		a.l.setHandler(h)
 	}
-	// Refuse new messages as soon as ctx ends, even while the handler is
-	// busy, and wake the senders waiting for room.
-	refused := make(chan struct{})
-	stopRefuse := context.AfterFunc(ctx, func() {
-		a.mb.refuse()
-		close(refused)
-	})
-	hctx := a.handlerCtx(ctx)
-	pprof.SetGoroutineLabels(hctx)
+	return nil
+}
+
+// refuse is what Run has called when the Run's context ends: the
+// mailbox refuses messages from then on, and the loop, if it waits for one,
+// is woken to see that the context ended.
+func (a *Actor[M]) refuse() {
+	a.mb.refuse()
+	a.l.wakeUp()
+	a.refusing.Done()
+}
+
+// end ends a Run with ctx whose serve returned perr: a crash returns perr
+// at once and leaves the queue for the next Run; a stop drains the mailbox
+// with hctx's values and the drain timeout, and reports what is left.
+// Either way the goroutine gets ctx's labels back.
+//
+//go:noinline
+func (a *Actor[M]) end(ctx, hctx context.Context, perr *PanicError) error {
 	defer pprof.SetGoroutineLabels(ctx)
-	if perr, _ := a.l.serve(hctx); perr != nil {
-		if stopRefuse() {
+	stopped := a.stopRefuse()
+	a.stopRefuse = nil
+	if stopped {
+		// refuse will not run: its count is undone here.
+		a.refusing.Done()
+	} else {
+		a.refusing.Wait()
+	}
+	var err error
+	if perr != nil {
+		if stopped {
 			// A crash, not a stop: the queue waits for the next Run.
 			a.mb.state.Store(idle)
 			return perr
 		}
 		err = perr
 	}
-	if stopRefuse() {
+	if stopped {
 		a.mb.refuse()
-	} else {
-		<-refused
 	}
 	dctx, cancel := a.mb.drainCtx(hctx)
 	a.l.drain(dctx)
@@ -154,6 +213,8 @@ func (a *Actor[M]) Run(ctx context.Context) (err error) {
 // Send). A supervisor restarts a crashed child with the context it ran it
 // with, so the last one is kept until a Run ends other than by a crash, and
 // reused: a restart costs no allocations for it.
+//
+//go:noinline
 func (a *Actor[M]) handlerCtx(ctx context.Context) context.Context {
 	if a.hctx != nil && reflect.TypeOf(ctx).Comparable() && ctx == a.runCtx {
 		return a.hctx

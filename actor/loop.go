@@ -35,8 +35,8 @@ type loop[M any] struct {
 
 	// batch holds the messages taken from the mailbox and not handed to
 	// the handler yet, from batch[next]; its capacity, batchCap, the most
-	// taken at once. It is made at the first take: an idle actor holds no
-	// buffer.
+	// taken at once. It is made at the first take that finds messages:
+	// an idle actor holds no buffer.
 	batch    []M
 	next     int
 	batchCap int
@@ -58,6 +58,10 @@ type loop[M any] struct {
 	// wake is signalled when a message is pushed while the loop is parked,
 	// or when it must stop.
 	wake chan struct{}
+	// doneWakes is set when the end of the Run's context wakes the loop,
+	// as an Actor's does (see Actor.refuse): the loop then waits on wake
+	// alone (see awaitWake).
+	doneWakes bool
 	// sched, for a keyed actor's loop, runs the loop only while its
 	// mailbox has messages: instead of waiting for one, serve parks the loop
 	// and returns, and the send that unparks it calls sched.resume to queue
@@ -128,12 +132,40 @@ func (l *loop[M]) held() int { return int(l.progress.Load() & (1<<heldBits - 1))
 func (l *loop[M]) handled() uint64 { return l.progress.Load() >> heldBits }
 
 // serve handles messages until ctx is done or the loop is halted or
-// dismissed (nil), or the handler panics. One deferred recover covers the
-// whole loop, so handling a message costs no defer. A loop with a scheduler
-// also returns when its mailbox is empty, with asleep set: it is parked, and
+// dismissed (nil), or the handler panics. A loop with a scheduler also
+// returns when its mailbox is empty, with asleep set: it is parked, and
 // from then on belongs to the goroutine its next message starts, so the
 // caller must not touch it.
+//
+// serve only takes messages and waits for them; work, out of line, hands
+// them to the handler. serve's frame is all the loop keeps on the stack
+// while it waits, and it is under every call made to take messages, some
+// of which reach deep into the runtime: kept small, it lets an idle actor
+// keep the 2 KB stack a goroutine starts with (see TestIdleActorStack).
 func (l *loop[M]) serve(ctx context.Context) (perr *PanicError, asleep bool) {
+	done := ctx.Done()
+	spins := maxSpins
+	for {
+		if perr, stop := l.work(ctx, done); perr != nil || stop {
+			return perr, false
+		}
+		if l.sched != nil {
+			if took, more := l.take(true); !took {
+				return nil, more
+			}
+		} else if !l.refill(&spins, done) {
+			return nil, false
+		}
+	}
+}
+
+// work hands the messages in hand to the handler, first the one kept for
+// a retry, if any, until there are none left (false) or done is closed or
+// the loop is halted (stop), or the handler panics (perr). One deferred
+// recover covers the whole batch, so handling a message costs no defer.
+//
+//go:noinline
+func (l *loop[M]) work(ctx context.Context, done <-chan struct{}) (perr *PanicError, stop bool) {
 	var cur M
 	var curCarried any
 	retry := false
@@ -149,30 +181,20 @@ func (l *loop[M]) serve(ctx context.Context) (perr *PanicError, asleep bool) {
 		l.handle(ctx, cur, curCarried)
 		retry = false
 	}
-	done := ctx.Done()
-	spins := maxSpins
-	for {
-		if l.next == len(l.batch) {
-			if l.sched != nil {
-				if took, more := l.take(true); !took {
-					return nil, more
-				}
-			} else if !l.refill(&spins, done) {
-				return nil, false
-			}
-		}
+	for l.next < len(l.batch) {
 		cur, _ = l.nextHeld()
 		curCarried = l.inHandCarried
 		l.handle(ctx, cur, curCarried)
 		select {
 		case <-done:
-			return nil, false // the drain handles the rest, with its own context
+			return nil, true // the drain handles the rest, with its own context
 		default:
 		}
 		if l.halt.Load() {
-			return nil, false
+			return nil, true
 		}
 	}
+	return nil, false
 }
 
 // refill takes the next messages from the mailbox, waiting while there are
@@ -201,15 +223,49 @@ func (l *loop[M]) refill(spins *int, done <-chan struct{}) bool {
 		if took || !more {
 			return took
 		}
-		select {
-		case <-done:
+		woken := false
+		if l.doneWakes {
+			woken = l.awaitWake(done)
+		} else {
+			woken = l.awaitWakeOrDone(done)
+		}
+		if !woken {
 			l.mb.mu.Lock()
 			l.mb.unpark(l)
 			l.mb.mu.Unlock()
 			return false
-		case <-l.wake:
-			*spins = max(*spins, 1)
 		}
+		*spins = max(*spins, 1)
+	}
+}
+
+// awaitWake waits until the parked loop is woken, and reports whether done
+// is still open. It is how a loop whose Run wakes it when done closes (see
+// doneWakes) waits: on one channel, where a select on two would cost the
+// runtime two waiting records instead of one and a deeper stack under
+// the park.
+//
+//go:noinline
+func (l *loop[M]) awaitWake(done <-chan struct{}) bool {
+	<-l.wake
+	select {
+	case <-done:
+		return false
+	default:
+		return true
+	}
+}
+
+// awaitWakeOrDone waits until the parked loop is woken or done closes, and
+// reports whether it was woken.
+//
+//go:noinline
+func (l *loop[M]) awaitWakeOrDone(done <-chan struct{}) bool {
+	select {
+	case <-done:
+		return false
+	case <-l.wake:
+		return true
 	}
 }
 
@@ -231,14 +287,18 @@ const (
 // with park, a loop that took nothing and is to go on is parked, to be
 // woken by the next send.
 func (l *loop[M]) take(park bool) (took, more bool) {
-	if l.batch == nil {
+	l.mb.mu.Lock()
+	if l.batch == nil && l.mb.queued() > 0 {
+		// The batch is made when there is something to take, out of the
+		// lock: an idle actor holds no buffer.
+		l.mb.mu.Unlock()
 		l.batch = make([]M, l.batchCap)
 		if l.mb.q.carries {
 			l.carried = make([]any, l.batchCap)
 		}
+		l.mb.mu.Lock()
 	}
 	l.batch = l.batch[:cap(l.batch)]
-	l.mb.mu.Lock()
 	if l.parked {
 		l.mb.unpark(l)
 	}

@@ -27,9 +27,10 @@ type child struct {
 	// computed once so that a restart does not.
 	path string
 	vals context.Context
-	bo   *backoff.Backoff
 
-	// Owned by the supervisor's loop.
+	// Owned by the supervisor's loop. bo is reset when a Run begins and
+	// made at the child's first restart (see Supervisor.backoff).
+	bo      *backoff.Backoff
 	inst    *instance // the running instance, nil when not running
 	spare   *instance // the last instance, if it returned on its own: its context, never cancelled, serves the next
 	due     time.Time // when a pending restart is due
@@ -63,6 +64,34 @@ type instance struct {
 // runner, so that a supervisor can tell whether it is that child.
 type runnerKey struct{}
 
+// childValues is a context that holds a child's values under runnerKey and
+// shutdownKey: one allocation per child for both, where a context per value
+// would cost two and the shutdown timeout's boxing.
+type childValues struct {
+	context.Context
+	runner   Runner
+	shutdown time.Duration
+}
+
+func (v *childValues) Value(key any) any {
+	switch key.(type) {
+	case runnerKey:
+		return v.runner
+	case shutdownKey:
+		return v.shutdown
+	}
+	return v.Context.Value(key)
+}
+
+// backoff returns c's restart backoff, made at its first restart in a Run:
+// a child that never restarts holds none.
+func (s *Supervisor) backoff(c *child) *backoff.Backoff {
+	if c.bo == nil {
+		c.bo = backoff.New(s.cfg.backoffMin, s.cfg.backoffMax, s.cfg.int64n)
+	}
+	return c.bo
+}
+
 // childPath returns the path of supervisor s run with ctx: that of the
 // child it runs as (the child's runner is s, or a wrapper that runs s under
 // the child's name), or, inside another child's Run, that child's path
@@ -82,9 +111,9 @@ func childPath(ctx context.Context, s *Supervisor) string {
 // context without its cancellation. s.mu is held.
 func (s *Supervisor) ready(base context.Context, c *child, now time.Time) {
 	c.path = s.path + "/" + c.name
-	vals := context.WithValue(context.WithValue(base, runnerKey{}, c.runner), shutdownKey{}, s.shutdownOf(c))
+	vals := &childValues{Context: base, runner: c.runner, shutdown: s.shutdownOf(c)}
 	c.vals = pprof.WithLabels(vals, pprof.Labels(pathLabel, c.path))
-	c.bo = backoff.New(s.cfg.backoffMin, s.cfg.backoffMax, s.cfg.int64n)
+	c.bo = nil // made at the first restart (see backoff)
 	c.inst, c.spare, c.retired = nil, nil, false
 	c.state, c.since, c.started, c.lastErr, c.delay = StateIdle, now, false, nil, 0
 }
@@ -109,6 +138,12 @@ func (s *Supervisor) start(ctx context.Context, l *loop, c *child, here bool, no
 		c.spare = nil
 	} else {
 		cctx, cancel = context.WithCancel(c.vals)
+		// The context's done channel is made on first use: make it here,
+		// on the supervisor's goroutine, rather than under the child's
+		// first call to Done, deep in its Run. The child's goroutine then
+		// has more of the 2 KB stack it starts with for its own calls
+		// (see TestIdleActorStack in package actor).
+		cctx.Done()
 	}
 	if st, ok := c.runner.(Starter); ok {
 		stop := context.AfterFunc(ctx, cancel)
@@ -140,7 +175,12 @@ func (s *Supervisor) start(ctx context.Context, l *loop, c *child, here bool, no
 	if here {
 		return in, nil
 	}
-	go func(in *instance) {
+	first := in
+	go func() {
+		// No arguments: the function is the goroutine's first frame,
+		// without a wrapper's, and the child's Run has that much more of
+		// the 2 KB stack a goroutine starts with.
+		in := first
 		pprof.SetGoroutineLabels(cctx)
 		for in != nil {
 			l.began <- struct{}{} // buffered: never waits
@@ -148,7 +188,7 @@ func (s *Supervisor) start(ctx context.Context, l *loop, c *child, here bool, no
 			in.markReturned()
 			in = s.exitedHere(ctx, l, in)
 		}
-	}(in)
+	}()
 	return in, nil
 }
 

@@ -491,10 +491,11 @@ func (s *Supervisor) restart(l *loop, c *child, err error, ran time.Duration, no
 		return fmt.Errorf("%w: %s: more than %d in %v; last: %s: %w",
 			ErrTooManyRestarts, s.path, s.cfg.intensity, s.cfg.window, c.path, last)
 	}
+	bo := s.backoff(c)
 	if ran >= s.cfg.stableAfter {
-		c.bo.Reset()
+		bo.Reset()
 	}
-	d := c.bo.Next()
+	d := bo.Next()
 	if d > 0 {
 		s.mu.Lock()
 		c.state, c.since, c.delay = StateCrashLooping, now, d

@@ -201,12 +201,23 @@ func troupeRestart(b *testing.B, aopts []actor.Option, sopts ...supervisor.Optio
 // bus, with the default options but the mailbox size.
 func BenchmarkIdleMemSupervised_Troupe(b *testing.B) {
 	var cancel context.CancelFunc
+	// bs is kept until the actors stop (stop clears it): its subscriptions
+	// are part of what an idle actor costs.
+	var bs *bus.Bus
 	done := make(chan error, 1)
 	idleMemory(b, func(n int) {
 		var ctx context.Context
 		ctx, cancel = context.WithCancel(context.Background())
-		bs := bus.New(bus.WithLogger(discard))
-		sup := supervisor.New("root", supervisor.WithLogger(discard))
+		bs = bus.New(bus.WithLogger(discard))
+		// The measurement waits until every child has started: the
+		// supervisor starts them one after the other.
+		var started sync.WaitGroup
+		started.Add(n)
+		sup := supervisor.New("root", supervisor.WithLogger(discard), supervisor.WithHook(func(e supervisor.Event) {
+			if e.Kind == supervisor.Started {
+				started.Done()
+			}
+		}))
 		for i := range n {
 			a := actor.New("idle", func(context.Context, Event) error { return nil }, actor.WithMailbox(IdleMailbox))
 			if _, err := bus.Subscribe[Event](bs, a); err != nil {
@@ -217,11 +228,13 @@ func BenchmarkIdleMemSupervised_Troupe(b *testing.B) {
 			}
 		}
 		go func() { done <- sup.Run(ctx) }()
+		started.Wait()
 	}, func() {
 		cancel()
 		if err := <-done; err != nil {
 			b.Fatal(err)
 		}
+		bs = nil
 	})
 }
 
