@@ -120,6 +120,7 @@ func (mb *mailbox[M]) put(m M, c any) (seq uint64, wake *loop[M], err error) {
 
 // push appends m, carrying c, and pops a parked loop to wake. mb.mu is held.
 func (mb *mailbox[M]) push(m M, c any) (seq uint64, wake *loop[M], err error) {
+	mb.wait.ready()
 	mb.q.push(m, c)
 	if n := len(mb.parked); n > 0 {
 		wake = mb.parked[n-1]

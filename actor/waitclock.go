@@ -17,9 +17,13 @@ const stampEvery = 16
 // the head's wait is taken from the latest stamped message at or before it:
 // an estimate that errs long by at most the time it took to accept
 // stampEvery-1 messages.
+//
+// The ring is made at the first message pushed (see ready), so that an
+// actor that never had a message holds none.
 type waitClock struct {
-	stamps []stamp // ring of stamps, indexed by sequence / stampEvery
-	mask   uint64
+	stamps   []stamp // ring of stamps, indexed by sequence / stampEvery
+	mask     uint64
+	capacity int
 }
 
 type stamp struct {
@@ -27,10 +31,18 @@ type stamp struct {
 	at  atomic.Int64 // nanoseconds since epoch
 }
 
-// init sizes the ring to cover a full mailbox of the given capacity.
-func (w *waitClock) init(capacity int) {
+// init says the capacity of the mailbox whose messages it stamps.
+func (w *waitClock) init(capacity int) { w.capacity = capacity }
+
+// ready makes the ring, sized to cover a full mailbox, unless it is made.
+// It is called under the mailbox's lock before a message is pushed, so
+// that the sender stamping it, and every later one, sees the ring.
+func (w *waitClock) ready() {
+	if w.stamps != nil {
+		return
+	}
 	size := uint64(2)
-	for size < uint64(capacity/stampEvery+2) {
+	for size < uint64(w.capacity/stampEvery+2) {
 		size <<= 1
 	}
 	w.stamps = make([]stamp, size)
@@ -55,7 +67,7 @@ func (w *waitClock) stamp(n uint64) {
 // accepted n messages so far and holds queued of them, or 0 when it is empty
 // or the estimate is unavailable.
 func (w *waitClock) oldest(n uint64, queued int) time.Duration {
-	if queued <= 0 || uint64(queued) > n {
+	if queued <= 0 || uint64(queued) > n || w.stamps == nil {
 		return 0
 	}
 	head := n - uint64(queued) + 1
