@@ -108,6 +108,12 @@ func (b *Bus) routeOf(t reflect.Type) *route {
 	if r := b.table.Load().lookup(typeKey(t)); r != nil {
 		return r
 	}
+	return b.addRoute(t)
+}
+
+// addRoute returns the route of events of type t, computing it if t has
+// none yet, or nil if the bus is closed.
+func (b *Bus) addRoute(t reflect.Type) *route {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed.Load() {
