@@ -50,9 +50,12 @@ func Publish[E any](ctx context.Context, b *Bus, e E) error {
 	if b.publish != nil {
 		return b.publishVia(ctx, any(e))
 	}
-	r := b.routeOf(reflect.TypeFor[E]())
+	t := reflect.TypeFor[E]()
+	r := b.probe(t)
 	if r == nil {
-		return ErrClosed
+		if r = b.routeOf(t); r == nil {
+			return ErrClosed
+		}
 	}
 	if r.dynamic {
 		return b.publishAny(ctx, any(e))
