@@ -1,6 +1,11 @@
 package bus
 
-import "testing"
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
 
 func isDone(g *guard) bool {
 	select {
@@ -43,5 +48,44 @@ func TestGuard(t *testing.T) {
 	idle.seal()
 	if !isDone(&idle) {
 		t.Error("a guard sealed with nothing under way is not done")
+	}
+}
+
+// Many goroutines enter and leave a guard while it is sealed: once it is
+// done, no delivery is under way, none enters, and its total is the number
+// of deliveries that entered.
+func TestGuardSealRace(t *testing.T) {
+	for range 50 {
+		var g guard
+		g.init()
+		var under, entered atomic.Int64
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for range 8 {
+			wg.Go(func() {
+				<-start
+				for range 1000 {
+					if !g.enter() {
+						return
+					}
+					under.Add(1)
+					entered.Add(1)
+					under.Add(-1)
+					g.leave()
+				}
+			})
+		}
+		close(start)
+		runtime.Gosched()
+		g.seal()
+		<-g.done()
+		if n := under.Load(); n != 0 {
+			t.Fatalf("done with %d deliveries under way", n)
+		}
+		total := g.total()
+		wg.Wait()
+		if got, want := total, uint64(entered.Load()); got != want {
+			t.Fatalf("total when done: got %d; want the %d deliveries that entered", got, want)
+		}
 	}
 }

@@ -50,9 +50,12 @@ func Publish[E any](ctx context.Context, b *Bus, e E) error {
 	if b.publish != nil {
 		return b.publishVia(ctx, any(e))
 	}
-	r := b.routeOf(reflect.TypeFor[E]())
+	t := reflect.TypeFor[E]()
+	r := b.probe(t)
 	if r == nil {
-		return ErrClosed
+		if r = b.routeOf(t); r == nil {
+			return ErrClosed
+		}
 	}
 	if r.dynamic {
 		return b.publishAny(ctx, any(e))
@@ -231,12 +234,20 @@ func (t *typed[T]) waitAny(ctx context.Context, v any) error { return t.wait(ctx
 // guard is left, so that once Unsubscribe or Close returns every event
 // offered is counted.
 func (t *typed[T]) offer(ctx context.Context, e T) (wait bool, err error) {
-	s := t.s
 	err = t.in.Offer(ctx, e)
+	if err == nil && !t.s.slow.Load() {
+		t.s.guard.leave()
+		return false, nil
+	}
+	return t.settle(ctx, e, err)
+}
+
+// settle ends an offer of e that the inbox answered with err, on the paths
+// other than a delivery to a subscription that is not slow.
+func (t *typed[T]) settle(ctx context.Context, e T, err error) (wait bool, _ error) {
+	s := t.s
 	if err == nil {
-		if s.slow.Load() {
-			s.recovering()
-		}
+		s.recovering()
 		s.leave(true)
 		return false, nil
 	}
