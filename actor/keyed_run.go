@@ -292,6 +292,10 @@ func (kd *Keyed[K, M]) serve(r *keyedRun[K, M], k *keyActor[K, M]) {
 		return
 	}
 	if r.hctx.Err() != nil {
+		// The key refuses first: the Keyed's refusal, run when ctx ended,
+		// may come after, and what a send put in the mailbox after the
+		// drain would be left in it.
+		k.mb.refuse()
 		k.l.drain(r.drainCtx(kd.cfg.drainTimeout))
 		k.mb.finish([]*loop[M]{&k.l})
 	}
