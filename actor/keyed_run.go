@@ -87,8 +87,10 @@ func (k *keyActor[K, M]) resume() {
 // abandoned. When the keys panicked too often,
 // every key finishes the message in hand and Run returns the last
 // [*PanicError]; the queued messages wait for the next Run, or for
-// [Keyed.Retire]. Only one Run may be active at a time; another returns
-// [ErrAlreadyRunning].
+// [Keyed.Retire]. If ctx ends meanwhile, the keys drain as above before
+// Run returns the [*PanicError]; once ctx ended, panics no longer make
+// the Keyed give up. Only one Run may be active at a time; another
+// returns [ErrAlreadyRunning].
 //
 // The runner goroutines running the keys carry the pprof label
 // "troupe.actor" with the Keyed's name, beside any labels in ctx.
@@ -136,8 +138,19 @@ func (kd *Keyed[K, M]) Run(ctx context.Context) error {
 			}
 			return r.perr
 		}
-		// ctx ended while the keys were stopping: drain them.
-		<-refused
+	}
+	<-refused
+	deadline := time.NewTimer(kd.cfg.drainTimeout + StuckGrace)
+	defer deadline.Stop()
+	// From now on the Keyed does not give up (see restartKey). If it did
+	// before ctx ended, its keys stop with what they hold: once they have,
+	// lift the halt and queue them, so that they drain it.
+	kd.mu.Lock()
+	halted := r.perr != nil
+	kd.mu.Unlock()
+	var stuck *StuckKeysError
+	if halted {
+		stuck = kd.waitLive(r, deadline.C)
 		kd.mu.Lock()
 		r.mu.Lock()
 		r.halted = false
@@ -145,10 +158,9 @@ func (kd *Keyed[K, M]) Run(ctx context.Context) error {
 		kd.startAwake(r)
 		kd.mu.Unlock()
 	}
-	<-refused
-	deadline := time.NewTimer(kd.cfg.drainTimeout + StuckGrace)
-	defer deadline.Stop()
-	stuck := kd.waitLive(r, deadline.C)
+	if stuck == nil {
+		stuck = kd.waitLive(r, deadline.C)
+	}
 
 	kd.mu.Lock()
 	defer kd.mu.Unlock()
@@ -280,6 +292,10 @@ func (kd *Keyed[K, M]) serve(r *keyedRun[K, M], k *keyActor[K, M]) {
 		return
 	}
 	if r.hctx.Err() != nil {
+		// The key refuses first: the Keyed's refusal, run when ctx ended,
+		// may come after, and what a send put in the mailbox after the
+		// drain would be left in it.
+		k.mb.refuse()
 		k.l.drain(r.drainCtx(kd.cfg.drainTimeout))
 		k.mb.finish([]*loop[M]{&k.l})
 	}
@@ -296,7 +312,9 @@ func (kd *Keyed[K, M]) restartKey(r *keyedRun[K, M], k *keyActor[K, M], perr *Pa
 		k.restarts = new(restartWindow)
 	}
 	keyOK := k.restarts.allow(now, kd.cfg.keyRestarts, kd.cfg.keyWindow)
-	keyedOK := kd.panics.allow(now, kd.cfg.keyedRestarts, kd.cfg.keyedWindow)
+	// Once the Run's context ended (the Keyed refuses messages), the
+	// Keyed does not give up: its keys drain, as its Run returns anyway.
+	keyedOK := kd.panics.allow(now, kd.cfg.keyedRestarts, kd.cfg.keyedWindow) || kd.state != running
 	if !keyedOK && r.perr == nil {
 		r.perr = perr
 		r.mu.Lock()

@@ -558,11 +558,28 @@ func (r *recorder) WriteHeader(s int)           { r.status = s }
 // After a shutdown, every accepted order was handled by each consumer or
 // reported as a dead letter, whether the actors had time to drain or none.
 func TestShutdownAccountsForEveryOrder(t *testing.T) {
-	for _, drain := range []time.Duration{guard, 0} {
-		t.Run(fmt.Sprintf("drain=%v", drain), func(t *testing.T) {
+	for _, c := range []struct {
+		drain  time.Duration
+		panics int // 0 for email's default
+	}{
+		{guard, 0},
+		{0, 0},
+		// Email gives up now and then, as the shutdown comes: its keys
+		// must still drain what they hold.
+		{guard, 5},
+	} {
+		name := fmt.Sprintf("drain=%v", c.drain)
+		if c.panics > 0 {
+			name += fmt.Sprintf(",email-panics=%d", c.panics)
+		}
+		t.Run(name, func(t *testing.T) {
 			const n = 200
+			drain := c.drain
 			cfg := testConfig()
 			cfg.DrainTimeout = drain
+			if c.panics > 0 {
+				cfg.EmailPanics = c.panics
+			}
 			cfg.EmailFailureRate, cfg.EmailPanicRate = 0.3, 0.05
 			cfg.Stock = catalog(50) // some rejections too
 			r := start(t, cfg, nil, nil)

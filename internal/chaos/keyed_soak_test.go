@@ -26,8 +26,13 @@ type CustomerEvent struct {
 // fed through the bus, with handlers that panic, fail and stall, factories
 // that fail, keys removed after too many panics, a 1 ms idle timeout so
 // that passivation races the sends, and a Keyed that gives up now and then
-// and is restarted by its supervisor.
+// and is restarted by its supervisor; a panicking handler now and then
+// cancels the Run's context, so that the Keyed stops as it gives up.
 type keyedSoak struct {
+	// cancelRun cancels the context of the Keyed's current Run.
+	cancelRun atomic.Pointer[context.CancelFunc]
+	cancels   atomic.Uint64
+
 	ok, errs, panics, factoryFailures atomic.Uint64
 	// Dead letters by reason.
 	dlPanicked, dlKeyRestarts, dlFactory, dlDrain, dlStopped, dlOther atomic.Uint64
@@ -62,6 +67,10 @@ func (s *keyedSoak) newHandler(seed uint64) func(int) actor.Handler[CustomerEven
 			switch roll := r.IntN(1000); {
 			case roll < 10:
 				s.panics.Add(1)
+				if c := s.cancelRun.Load(); c != nil && roll < 2 {
+					s.cancels.Add(1)
+					(*c)()
+				}
 				panic(fmt.Sprintf("chaos: customer %d panics on %v", customer, e.Seq))
 			case roll < 30:
 				s.errs.Add(1)
@@ -155,6 +164,9 @@ func TestSoakKeyed(t *testing.T) {
 	)
 	if err := sup.Add("customers", supervisor.RunnerFunc(func(ctx context.Context) error {
 		keyedRuns.Add(1)
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		s.cancelRun.Store(&cancel)
 		return kd.Run(ctx)
 	})); err != nil {
 		t.Fatal(err)
@@ -204,9 +216,9 @@ func TestSoakKeyed(t *testing.T) {
 	drops := s.busTimeout.Load() + s.busCanceled.Load() + s.busRejected.Load() + s.busOther.Load()
 	got := s.ok.Load() + s.errs.Load() + dead + drops
 	st := kd.Stats()
-	t.Logf("published %d: handled %d, errors %d, panics %d, dead letters %d (panicked %d, key restarts %d, factory %d, drain %d, stopped %d), bus drops %d (timeout %d, canceled %d, rejected %d); keys created %d, passivated %d, restarted %d, removed %d; factory failures %d; Keyed runs %d, failures %d",
+	t.Logf("published %d: handled %d, errors %d, panics %d, dead letters %d (panicked %d, key restarts %d, factory %d, drain %d, stopped %d), bus drops %d (timeout %d, canceled %d, rejected %d); keys created %d, passivated %d, restarted %d, removed %d; factory failures %d; Keyed runs %d, failures %d, cancelled by a handler %d",
 		published.Load(), s.ok.Load(), s.errs.Load(), s.panics.Load(), dead, s.dlPanicked.Load(), s.dlKeyRestarts.Load(), s.dlFactory.Load(), s.dlDrain.Load(), s.dlStopped.Load(),
-		drops, s.busTimeout.Load(), s.busCanceled.Load(), s.busRejected.Load(), st.Created, st.Passivated, st.Restarted, st.Removed, s.factoryFailures.Load(), keyedRuns.Load(), keyedFailures.Load())
+		drops, s.busTimeout.Load(), s.busCanceled.Load(), s.busRejected.Load(), st.Created, st.Passivated, st.Restarted, st.Removed, s.factoryFailures.Load(), keyedRuns.Load(), keyedFailures.Load(), s.cancels.Load())
 	if got != published.Load() {
 		t.Errorf("published %d != handled %d + errors %d + dead letters %d + bus drops %d; off by %d",
 			published.Load(), s.ok.Load(), s.errs.Load(), dead, drops, int64(published.Load())-int64(got))

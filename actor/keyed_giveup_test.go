@@ -1,0 +1,100 @@
+package actor_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/troupe-go/troupe/actor"
+)
+
+// TestKeyedGiveUpAroundCancelLosesNothing makes a Keyed give up (its keys
+// panic more often than WithKeyedRestarts allows) while senders keep its
+// keys busy, with the Run's context cancelled just before or just after
+// the panic that makes it give up; then it retires the Keyed, or runs it
+// again and stops it. Every message a send accepted must be handled or
+// reported as a dead letter, exactly once.
+func TestKeyedGiveUpAroundCancelLosesNothing(t *testing.T) {
+	const (
+		rounds  = 60
+		keys    = 64
+		senders = 4
+		// keyedLimit is the panics the Keyed allows; the next one makes
+		// it give up.
+		keyedLimit = 4
+	)
+	for round := range rounds {
+		var handled, dead, panics atomic.Uint64
+		ctx, cancel := context.WithCancel(context.Background())
+		// Even rounds cancel just before the panic that makes the Keyed
+		// give up, odd ones at the message handled after it.
+		cancelBefore := round%2 == 0
+		var cancelled atomic.Bool
+		kd := actor.NewKeyed("giveup", func(key int) actor.Handler[int] {
+			return func(_ context.Context, n int) error {
+				if n%5 == 0 {
+					p := panics.Add(1)
+					if cancelBefore && p == keyedLimit+1 {
+						cancel()
+					}
+					if !cancelBefore && p > keyedLimit && cancelled.CompareAndSwap(false, true) {
+						go cancel()
+					}
+					panic("giveup: panics on a multiple of 5")
+				}
+				handled.Add(1)
+				return nil
+			}
+		},
+			actor.WithMailbox(16),
+			actor.WithMaxRetries(1),
+			actor.WithLogger(discard),
+			actor.WithDeadLetterHook(func(actor.DeadLetter) { dead.Add(1) }),
+			actor.WithKeyRestarts(1<<20, time.Hour),
+			actor.WithKeyedRestarts(keyedLimit, time.Hour),
+		)
+		var accepted atomic.Uint64
+		var wg sync.WaitGroup
+		for s := range senders {
+			wg.Go(func() {
+				for n := s; ; n += senders {
+					err := kd.TrySend(n%keys, n)
+					switch {
+					case err == nil:
+						accepted.Add(1)
+					case errors.Is(err, actor.ErrStopped):
+						return
+					case !errors.Is(err, actor.ErrMailboxFull):
+						t.Errorf("TrySend = %v", err)
+						return
+					}
+				}
+			})
+		}
+		err := kd.Run(ctx)
+		var perr *actor.PanicError
+		if err != nil && !errors.As(err, &perr) {
+			t.Fatalf("round %d: Run = %v; want nil or a *PanicError", round, err)
+		}
+		if round%4 < 2 {
+			kd.Retire()
+		} else {
+			// Run again and stop it: it drains what the first Run left.
+			ctx2, cancel2 := context.WithCancel(context.Background())
+			cancel2()
+			if err := kd.Run(ctx2); err != nil && !errors.As(err, &perr) {
+				t.Fatalf("round %d: second Run = %v; want nil or a *PanicError", round, err)
+			}
+		}
+		wg.Wait()
+		kd.Retire() // in case the second Run gave up
+		cancel()
+		if got := handled.Load() + dead.Load(); got != accepted.Load() {
+			t.Fatalf("round %d: accepted %d; handled %d + dead letters %d = %d, %d lost",
+				round, accepted.Load(), handled.Load(), dead.Load(), got, int64(accepted.Load())-int64(got))
+		}
+	}
+}
