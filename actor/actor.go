@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"reflect"
 	"runtime/pprof"
-	"sync"
 	"time"
 )
 
@@ -48,11 +47,9 @@ type Actor[M any] struct {
 	// if it crashed, and hctx the handler's context made from it (see
 	// handlerCtx). Only Run touches them.
 	runCtx, hctx context.Context
-	// stopRefuse stops the mailbox's refusal set up when the Run's
-	// context ends (see Run); refusing counts the refusal while it may
-	// still run. Only Run touches stopRefuse.
-	stopRefuse func() bool
-	refusing   sync.WaitGroup
+	// refusal makes the mailbox refuse messages when the Run's context
+	// ends (see Run). Only Run touches it.
+	refusal refusal
 }
 
 // New returns an actor named name that handles messages with h. It panics if
@@ -135,8 +132,7 @@ func (a *Actor[M]) Run(ctx context.Context) error {
 	// Refuse new messages as soon as ctx ends, even while the handler is
 	// busy, and wake the senders waiting for room. end waits for the
 	// refusal if it has started, so that it never lands on a later Run.
-	a.refusing.Add(1)
-	a.stopRefuse = context.AfterFunc(ctx, a.refuse)
+	a.refusal.arm(ctx, a.refuse)
 	hctx := a.handlerCtx(ctx)
 	pprof.SetGoroutineLabels(hctx)
 	perr, _ := a.l.serve(hctx)
@@ -169,7 +165,7 @@ func (a *Actor[M]) start() error {
 func (a *Actor[M]) refuse() {
 	a.mb.refuse()
 	a.l.wakeUp()
-	a.refusing.Done()
+	a.refusal.done()
 }
 
 // end ends a Run with ctx whose serve returned perr: a crash returns perr
@@ -180,14 +176,7 @@ func (a *Actor[M]) refuse() {
 //go:noinline
 func (a *Actor[M]) end(ctx, hctx context.Context, perr *PanicError) error {
 	defer pprof.SetGoroutineLabels(ctx)
-	stopped := a.stopRefuse()
-	a.stopRefuse = nil
-	if stopped {
-		// refuse will not run: its count is undone here.
-		a.refusing.Done()
-	} else {
-		a.refusing.Wait()
-	}
+	stopped := a.refusal.disarm()
 	var err error
 	if perr != nil {
 		if stopped {

@@ -109,10 +109,10 @@ func (kd *Keyed[K, M]) Run(ctx context.Context) error {
 	kd.mu.Unlock()
 	defer r.endDrain()
 
-	refused := make(chan struct{})
-	stopRefuse := context.AfterFunc(ctx, func() {
+	var refusal refusal
+	refusal.arm(ctx, func() {
 		kd.refuse()
-		close(refused)
+		refusal.done()
 	})
 	if d := kd.cfg.idleTimeout; d > 0 {
 		kd.mu.Lock()
@@ -124,7 +124,7 @@ func (kd *Keyed[K, M]) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	case <-r.gaveUp:
 		kd.waitLive(r, nil)
-		if stopRefuse() {
+		if refusal.disarm() {
 			// A crash, not a stop: the keys keep their queues for the
 			// next Run.
 			kd.mu.Lock()
@@ -139,7 +139,7 @@ func (kd *Keyed[K, M]) Run(ctx context.Context) error {
 			return r.perr
 		}
 	}
-	<-refused
+	refusal.wait()
 	deadline := time.NewTimer(kd.cfg.drainTimeout + StuckGrace)
 	defer deadline.Stop()
 	// From now on the Keyed does not give up (see restartKey). If it did

@@ -158,17 +158,17 @@ func (p *Pool[M]) Run(ctx context.Context) (err error) {
 	if !p.mb.start() {
 		return fmt.Errorf("%w: %s", ErrAlreadyRunning, p.mb.name)
 	}
-	refused := make(chan struct{})
-	stopRefuse := context.AfterFunc(ctx, func() {
+	var refusal refusal
+	refusal.arm(ctx, func() {
 		p.mb.refuse()
-		close(refused)
+		refusal.done()
 	})
 	pprof.Do(ctx, pprof.Labels("troupe.actor", p.mb.name), func(ctx context.Context) {
 		r := &poolRun[M]{hctx: context.WithValue(ctx, selfKey{}, &p.mb), gaveUp: make(chan struct{})}
 		defer r.endDrain()
 		if perr := p.manage(r); perr != nil {
 			err = perr
-			if stopRefuse() {
+			if refusal.disarm() {
 				// A crash, not a stop: the queue waits for the next Run.
 				p.mb.state.Store(idle)
 				return
@@ -176,10 +176,8 @@ func (p *Pool[M]) Run(ctx context.Context) (err error) {
 			// ctx ended while the workers were stopping: drain here.
 			p.drainAlone(r)
 		}
-		if stopRefuse() {
+		if refusal.disarm() {
 			p.mb.refuse()
-		} else {
-			<-refused
 		}
 		p.mb.finish(p.loops())
 	})
