@@ -3,6 +3,7 @@ package actor_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -97,4 +98,74 @@ func TestKeyedGiveUpAroundCancelLosesNothing(t *testing.T) {
 				round, accepted.Load(), handled.Load(), dead.Load(), got, int64(accepted.Load())-int64(got))
 		}
 	}
+}
+
+// TestKeyedGiveUpWithAStuckKeyStopsWithItsContext makes a Keyed give up
+// while one key's handler is stuck (it ignores its context), then cancels
+// the Run's context: Run must return, naming the stuck key, without
+// waiting for that handler, as it does when the context ends without a
+// give-up. Before, it waited for every key to finish the message in hand,
+// stuck ones included, whatever the context. (Run may see the give-up and
+// the cancel at once and take either: a few rounds make the give-up first
+// all but certain in one of them.)
+func TestKeyedGiveUpWithAStuckKeyStopsWithItsContext(t *testing.T) {
+	for range 4 {
+		keyedGiveUpWithAStuckKey(t)
+	}
+}
+
+func keyedGiveUpWithAStuckKey(t *testing.T) {
+	release := make(chan struct{})
+	stuck := make(chan struct{})
+	kd := actor.NewKeyed("giveup-stuck", func(key string) actor.Handler[string] {
+		return func(_ context.Context, m string) error {
+			switch key {
+			case "stuck":
+				close(stuck)
+				<-release
+				return nil
+			case "boom":
+				panic("giveup-stuck: boom")
+			}
+			return nil
+		}
+	},
+		actor.WithLogger(discard),
+		actor.WithMaxRetries(0),
+		actor.WithDrainTimeout(time.Millisecond),
+		actor.WithKeyedRestarts(1, time.Hour),
+	)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := kd.Send(ctx, "stuck", "hold"); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- kd.Run(ctx) }()
+	<-stuck
+	// Two panics: the second is past the limit of one, and the Keyed
+	// gives up (under the lock that counts the restart), waiting for the
+	// stuck key to finish its message.
+	for range 2 {
+		if err := kd.Send(ctx, "boom", "x"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for kd.Stats().Restarted < 2 {
+		runtime.Gosched()
+	}
+	cancel()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(30 * time.Second):
+		close(release)
+		t.Fatal("Run did not return after its context ended, a key stuck after a give-up")
+	}
+	close(release)
+	var se *actor.StuckKeysError
+	if !errors.As(err, &se) || len(se.Keys) != 1 || se.Keys[0] != "stuck" {
+		t.Fatalf("Run = %v; want a *StuckKeysError naming the stuck key", err)
+	}
+	kd.Retire()
 }

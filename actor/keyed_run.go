@@ -123,7 +123,9 @@ func (kd *Keyed[K, M]) Run(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 	case <-r.gaveUp:
-		kd.waitLive(r, nil)
+		// Every key finishes the message in hand, unless ctx ends
+		// meanwhile: then they drain, as below, a stuck one named.
+		kd.waitLive(r, nil, ctx.Done())
 		if refusal.disarm() {
 			// A crash, not a stop: the keys keep their queues for the
 			// next Run.
@@ -150,7 +152,7 @@ func (kd *Keyed[K, M]) Run(ctx context.Context) error {
 	kd.mu.Unlock()
 	var stuck *StuckKeysError
 	if halted {
-		stuck = kd.waitLive(r, deadline.C)
+		stuck = kd.waitLive(r, deadline.C, nil)
 		kd.mu.Lock()
 		r.mu.Lock()
 		r.halted = false
@@ -159,7 +161,7 @@ func (kd *Keyed[K, M]) Run(ctx context.Context) error {
 		kd.mu.Unlock()
 	}
 	if stuck == nil {
-		stuck = kd.waitLive(r, deadline.C)
+		stuck = kd.waitLive(r, deadline.C, nil)
 	}
 
 	kd.mu.Lock()
@@ -220,9 +222,9 @@ func (kd *Keyed[K, M]) refuse() {
 }
 
 // waitLive waits until no key is queued or run and every runner has
-// exited, or deadline fires; then it returns the keys still held up in
-// their handler.
-func (kd *Keyed[K, M]) waitLive(r *keyedRun[K, M], deadline <-chan time.Time) *StuckKeysError {
+// exited, or deadline fires: then it returns the keys still held up in
+// their handler; or until done closes: then it returns nil.
+func (kd *Keyed[K, M]) waitLive(r *keyedRun[K, M], deadline <-chan time.Time, done <-chan struct{}) *StuckKeysError {
 	for {
 		// waking before live: a send's resume counts its key live before
 		// it stops counting it as waking.
@@ -241,6 +243,8 @@ func (kd *Keyed[K, M]) waitLive(r *keyedRun[K, M], deadline <-chan time.Time) *S
 		}
 		select {
 		case <-r.idle:
+		case <-done:
+			return nil
 		case <-deadline:
 			kd.mu.RLock()
 			defer kd.mu.RUnlock()
