@@ -14,6 +14,8 @@
 //	otelIn, err := troupeotel.New()
 //	b := bus.New(otelIn.BusOptions()...)
 //	a := actor.New("billing", handle, otelIn.ActorOptions()...)
+//	p := actor.NewPool("pack", 4, pack, otelIn.PoolOptions()...)
+//	carts := actor.NewKeyed("carts", newCart, otelIn.KeyedOptions()...)
 //	reg, err := otelIn.ObserveActors(a)
 //
 // # Spans

@@ -372,3 +372,36 @@ func TestKeyedMetrics(t *testing.T) {
 		}
 	}
 }
+
+// A pool and keyed actors instrumented with PoolOptions and KeyedOptions
+// handle each message in a process span named after them, a child of the
+// sender's span.
+func TestPoolAndKeyedOptionsTrace(t *testing.T) {
+	in, _, sr := setup(t)
+	pool := actor.NewPool("pack", 2, func(context.Context, int) error { return nil }, in.PoolOptions()...)
+	keyed := actor.NewKeyed("cart", func(string) actor.Handler[int] {
+		return func(context.Context, int) error { return nil }
+	}, in.KeyedOptions()...)
+	run(t, pool)
+	run(t, keyed)
+
+	ctx, sender := sdktrace.NewTracerProvider().Tracer("t").Start(context.Background(), "send")
+	defer sender.End()
+	if err := pool.Send(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := keyed.Send(ctx, "ada", 1); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "both handled", func() bool { return len(sr.Ended()) == 2 })
+	names := map[string]bool{}
+	for _, s := range sr.Ended() {
+		names[s.Name()] = true
+		if s.Parent().SpanID() != sender.SpanContext().SpanID() {
+			t.Errorf("%s: parent %v; want the sender's span %v", s.Name(), s.Parent(), sender.SpanContext())
+		}
+	}
+	if !names["process pack"] || !names["process cart"] {
+		t.Errorf("spans %v; want process pack and process cart", names)
+	}
+}

@@ -48,16 +48,39 @@ func (Propagator) Inject(ctx context.Context, carried any) context.Context {
 	return ctx
 }
 
-// ActorOptions returns the options that instrument an actor or a pool
-// (give them to actor.New or actor.NewPool, after any middleware of your
-// own that should run outside them): the [Propagator], unless the tracer
-// provider is a no-op one, and [Instrumentation.HandleMiddleware].
+// ActorOptions returns the options that instrument an actor (give them to
+// actor.New or actor.NewFrom, after any middleware of your own that should
+// run outside them): the [Propagator], unless the tracer provider is a
+// no-op one, and [Instrumentation.HandleMiddleware]. [Instrumentation.PoolOptions]
+// and [Instrumentation.KeyedOptions] are the same options for a pool and
+// for keyed actors.
 func (in *Instrumentation) ActorOptions() []actor.Option {
 	mw := actor.WithMiddleware(in.HandleMiddleware())
 	if !in.traces {
 		return []actor.Option{mw}
 	}
 	return []actor.Option{actor.WithPropagator(Propagator{}), mw}
+}
+
+// PoolOptions returns [Instrumentation.ActorOptions] for actor.NewPool.
+func (in *Instrumentation) PoolOptions() []actor.PoolOption {
+	return as[actor.PoolOption](in.ActorOptions())
+}
+
+// KeyedOptions returns [Instrumentation.ActorOptions] for actor.NewKeyed:
+// each key's handling gets its span, as an actor's message does.
+func (in *Instrumentation) KeyedOptions() []actor.KeyedOption {
+	return as[actor.KeyedOption](in.ActorOptions())
+}
+
+// as returns opts as options of the wider type O, which every
+// actor.Option implements.
+func as[O any](opts []actor.Option) []O {
+	out := make([]O, len(opts))
+	for i, o := range opts {
+		out[i] = any(o).(O)
+	}
+	return out
 }
 
 // BusOptions returns the options that instrument a bus (give them to
