@@ -126,7 +126,11 @@ func (kd *Keyed[K, M]) Run(ctx context.Context) error {
 		// Every key finishes the message in hand, unless ctx ends
 		// meanwhile: then they drain, as below, a stuck one named.
 		kd.waitLive(r, nil, ctx.Done())
-		if refusal.disarm() {
+		// A crash only if ctx has not ended: if it has, keys may still
+		// run, and the refusal, even if disarm could still stop it (the
+		// context closes its channel before it starts its AfterFuncs),
+		// is to run and the keys to drain.
+		if ctx.Err() == nil && refusal.disarm() {
 			// A crash, not a stop: the keys keep their queues for the
 			// next Run.
 			kd.mu.Lock()
