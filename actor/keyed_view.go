@@ -66,9 +66,9 @@ func (kd *Keyed[K, M]) Keys() []K {
 // KeyStats returns the counters of key's actor, as [Actor.Stats] does an
 // actor's, and false if key has no actor (never sent to, passivated or
 // removed). Its Name is the Keyed's; Running reports whether the key's
-// loop is queued for or run by a runner: it is false once the key has handled its messages
-// and parked. Its OldestWait is 0 unless the head message is among the
-// last few accepted.
+// loop is queued for or run by a runner: it is false once the key has
+// handled its messages and parked. Its OldestWait is 0 unless the head
+// message is among the last few accepted.
 func (kd *Keyed[K, M]) KeyStats(key K) (Stats, bool) {
 	kd.mu.RLock()
 	k := kd.keys[key]
