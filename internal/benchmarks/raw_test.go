@@ -192,3 +192,30 @@ func BenchmarkDropOldest_Raw(b *testing.B) {
 		return n
 	})
 }
+
+// rawPool is the hand-written pool: workers goroutines ranging over one
+// buffered channel, the floor of the pool workloads.
+func rawPool(b *testing.B, workers int) {
+	b.ReportAllocs()
+	s := newPoolSink(b.N)
+	ch := make(chan Event, Buffer)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for e := range ch {
+				s.Handle(e)
+			}
+		})
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		ch <- newEvent(i)
+	}
+	s.wait(b)
+	b.StopTimer()
+	close(ch)
+	wg.Wait()
+}
+
+func BenchmarkPool1_Raw(b *testing.B) { rawPool(b, 1) }
+func BenchmarkPool4_Raw(b *testing.B) { rawPool(b, 4) }

@@ -308,3 +308,33 @@ func troupeOverload(b *testing.B, p bus.Policy) {
 
 func BenchmarkDropNewest_Troupe(b *testing.B) { troupeOverload(b, bus.DropNewest) }
 func BenchmarkDropOldest_Troupe(b *testing.B) { troupeOverload(b, bus.DropOldest) }
+
+// troupePool sends to an actor.Pool of workers with Send, as a service
+// hands work to a pool (no bus: the pool workloads compare the pool with a
+// hand-written one).
+func troupePool(b *testing.B, workers int) {
+	b.ReportAllocs()
+	s := newPoolSink(b.N)
+	p := actor.NewPool("pool", workers, func(_ context.Context, e Event) error {
+		s.Handle(e)
+		return nil
+	}, actor.WithMailbox(Buffer), actor.WithLogger(discard))
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- p.Run(ctx) }()
+	b.ResetTimer()
+	for i := range b.N {
+		if err := p.Send(ctx, newEvent(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s.wait(b)
+	b.StopTimer()
+	cancel()
+	if err := <-stopped; err != nil {
+		b.Fatal(err)
+	}
+}
+
+func BenchmarkPool1_Troupe(b *testing.B) { troupePool(b, 1) }
+func BenchmarkPool4_Troupe(b *testing.B) { troupePool(b, 4) }

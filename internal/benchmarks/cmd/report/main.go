@@ -48,6 +48,8 @@ var workloads = []workload{
 	{name: "Unrelated10k", title: "1 + 10,000 subscriptions to unrelated types", full: "300ms", quick: "50ms"},
 	{name: "DropNewest", title: "overload, DropNewest: bursts of 4096 into a held subscriber's 1024 (publisher side)", full: "300ms", quick: "50ms"},
 	{name: "DropOldest", title: "overload, DropOldest: bursts of 4096 into a held subscriber's 1024 (publisher side)", full: "300ms", quick: "50ms"},
+	{name: "Pool1", title: "pool of 1 worker, ~1 µs handler (Raw: a hand-written pool)", full: "300ms", quick: "50ms"},
+	{name: "Pool4", title: "pool of 4 workers, ~1 µs handler (Raw: a hand-written pool)", full: "300ms", quick: "50ms"},
 }
 
 type workload struct {
@@ -378,6 +380,12 @@ func targets(runs map[string]map[string][]result) string {
 	if len(tr("DropNewest")) > 0 {
 		r := ratio("DropNewest", "ns/op")
 		check("overload DropNewest, publisher side, ≤ 2× raw at equal drop rates", fmt.Sprintf("%.2f×", r), r <= 2)
+	}
+	for _, w := range []string{"Pool1", "Pool4"} {
+		if len(tr(w)) > 0 {
+			r := ratio(w, "ns/op")
+			check(w+": pool vs a hand-written pool ≤ 1.05×", fmt.Sprintf("%.2f×", r), r <= 1.05)
+		}
 	}
 	if len(tr("RestartLogged")) > 0 {
 		p50, _ := stat(tr("RestartLogged"), nil, "p50-ns")
