@@ -291,14 +291,21 @@ func (l *loop[M]) take(park bool) (took, more bool) {
 	if l.batch == nil && l.mb.queued() > 0 {
 		// The batch is made when there is something to take, out of the
 		// lock: an idle actor holds no buffer.
+		n := l.batchCap
+		if l.mb.shared {
+			n = 1
+		}
 		l.mb.mu.Unlock()
-		l.batch = make([]M, l.batchCap)
+		l.batch = make([]M, n)
 		if l.mb.q.carries {
-			l.carried = make([]any, l.batchCap)
+			l.carried = make([]any, n)
 		}
 		l.mb.mu.Lock()
 	}
 	l.batch = l.batch[:cap(l.batch)]
+	if l.mb.shared && len(l.batch) > 1 {
+		l.batch = l.batch[:1]
+	}
 	if l.parked {
 		l.mb.unpark(l)
 	}

@@ -45,6 +45,12 @@ type mailbox[M any] struct {
 	// for room; the first sender that waits makes it.
 	room chan struct{}
 
+	// shared is set while several loops take from the mailbox (a pool of
+	// more than one worker): each then takes one message at a time, so
+	// that a message waits for the first free worker, never behind the
+	// batch of a busy one. A single loop takes batches (see batchSize).
+	shared bool
+
 	// key is set for a keyed pool; owners and backlogged are its state
 	// (see takeKeyed).
 	key        func(M) uint64

@@ -20,7 +20,11 @@ import (
 //
 // Without [KeyBy], any worker takes the next message: messages are started
 // in the order they were accepted but, running in parallel, may finish in any
-// order, and nothing orders the handling of two messages across workers. With
+// order, and nothing orders the handling of two messages across workers.
+// The workers of a pool of several take one message at a time, so a message
+// waits for the first free worker, never behind a busy one; a pool's only
+// worker takes up to 32 at once, as an [Actor] does (those it holds when
+// [Pool.SetWorkers] adds workers stay with it). With
 // [KeyBy], messages of the same key are handled one at a time, in the order
 // they were accepted, by whichever worker holds that key's earlier
 // messages; a key nobody holds goes to any free worker, so a worker stuck on
@@ -277,7 +281,7 @@ func (p *Pool[M]) apply(r *poolRun[M], g *sync.WaitGroup, first bool) {
 	}
 	for ; active < want; active++ {
 		w := &worker[M]{}
-		w.init(&p.mb, p.handler, p.nextID, 1)
+		w.init(&p.mb, p.handler, p.nextID, batchSize)
 		p.nextID++
 		p.workers = append(p.workers, w)
 		p.spawn(r, g, w)
@@ -291,6 +295,7 @@ func (p *Pool[M]) apply(r *poolRun[M], g *sync.WaitGroup, first bool) {
 			active--
 		}
 	}
+	p.mb.shared = active > 1
 }
 
 // spawn starts w's goroutine in g, labelled with its number. p.wmu is held.

@@ -812,3 +812,41 @@ func TestPoolAccountingUnderPanicsAndCancel(t *testing.T) {
 		})
 	}
 }
+
+// TestPoolBusyWorkerHoldsNoMessage: while one worker is stuck in its
+// handler, every other message goes to the free worker, however many were
+// queued when the stuck one took its message: a worker of a pool of
+// several takes one message at a time, never a batch that would wait
+// behind its stuck handler.
+func TestPoolBusyWorkerHoldsNoMessage(t *testing.T) {
+	const n = 200
+	stuck := make(chan struct{})
+	entered := make(chan struct{})
+	var handled atomic.Int64
+	done := make(chan struct{})
+	p := actor.NewPool("busy", 2, func(_ context.Context, i int) error {
+		if i == 0 {
+			close(entered)
+			<-stuck
+			return nil
+		}
+		if handled.Add(1) == n-1 {
+			close(done)
+		}
+		return nil
+	}, actor.WithMailbox(n))
+	// Everything is queued before Run: the first take finds all n.
+	for i := range n {
+		if err := p.TrySend(i); err != nil {
+			t.Fatalf("TrySend(%d) = %v", i, err)
+		}
+	}
+	run(t, p)
+	<-entered
+	select {
+	case <-done:
+	case <-t.Context().Done():
+		t.Fatalf("handled %d of the %d messages behind the stuck one", handled.Load(), n-1)
+	}
+	close(stuck)
+}
