@@ -154,6 +154,16 @@ func (mb *mailbox[M]) accepted(seq uint64, wake *loop[M]) {
 // trySend is TrySend of the mailbox's owner, and its Offer with c, what
 // the sender's context carries.
 func (mb *mailbox[M]) trySend(m M, c any) error {
+	if mb.q.brim.Load() && mb.state.Load() < draining {
+		// Full: refused without the lock, which the sender of a storm of
+		// messages into a full mailbox would otherwise take once each
+		// (BenchmarkDropNewest_Troupe in internal/benchmarks). A full ring
+		// is a full mailbox; a keyed pool's mailbox, full with its
+		// backlogs, takes the locked path. The Run state is read second:
+		// a mailbox is empty when it stops, so a full one seen running was
+		// running when it was seen full.
+		return ErrMailboxFull
+	}
 	mb.mu.Lock()
 	seq, wake, err := mb.put(m, c)
 	mb.mu.Unlock()

@@ -21,6 +21,10 @@ type ring[M any] struct {
 	// lock. While the actor keeps up with its senders, the mailbox is
 	// seldom empty and senders seldom write it.
 	ready atomic.Bool
+	// brim is set while the ring is full, so that a sender can refuse a
+	// message without the lock (see mailbox.trySend); like ready, it is
+	// written only when the ring fills or stops being full.
+	brim atomic.Bool
 	// pushed counts the messages pushed so far: the sequence number of the
 	// latest, for the wait clock.
 	pushed uint64
@@ -55,6 +59,9 @@ func (q *ring[M]) push(m M, c any) {
 	}
 	q.n = n + 1
 	q.pushed++
+	if q.n == q.size {
+		q.brim.Store(true)
+	}
 }
 
 // grow makes room for more than the queued messages, up to size, doubling
@@ -123,6 +130,9 @@ func (q *ring[M]) remove(k, n int) {
 		q.head -= len(q.buf)
 	}
 	q.n = n - k
+	if n == q.size {
+		q.brim.Store(false)
+	}
 	if q.n == 0 {
 		q.ready.Store(false)
 	}
