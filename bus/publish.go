@@ -264,12 +264,16 @@ func (t *typed[T]) settle(ctx context.Context, e T, err error) (wait bool, _ err
 	case DropNewest:
 		s.becameSlow()
 		dropped(s, reasonNewest, e, ErrDroppedNewest)
-		s.leave(false)
+		s.guard.leave() // a miss counted by its drop (see deliveries)
 		return false, nil
 	}
-	delivered, err := t.displace(ctx, e)
+	delivered, newest, err := t.displace(ctx, e)
 	s.becameSlow()
-	s.leave(delivered)
+	if newest {
+		s.guard.leave()
+	} else {
+		s.leave(delivered)
+	}
 	return false, err
 }
 
@@ -282,8 +286,9 @@ const spinTries = 8
 const displaceTries = 3
 
 // displace puts e in a full inbox by evicting the oldest events, and
-// reports whether e was delivered.
-func (t *typed[T]) displace(ctx context.Context, e T) (delivered bool, err error) {
+// reports whether e was delivered, or else dropped as the newest (when
+// other senders kept taking the room it made).
+func (t *typed[T]) displace(ctx context.Context, e T) (delivered, newest bool, err error) {
 	s := t.s
 	for range displaceTries {
 		old, evicted, err := t.disp.Displace(ctx, e)
@@ -292,13 +297,13 @@ func (t *typed[T]) displace(ctx context.Context, e T) (delivered bool, err error
 		}
 		switch {
 		case err == nil:
-			return true, nil
+			return true, false, nil
 		case !isFull(err):
-			return false, s.deliveryError(reasonRejected, e, fmt.Errorf("%w: %w", ErrRejected, err))
+			return false, false, s.deliveryError(reasonRejected, e, fmt.Errorf("%w: %w", ErrRejected, err))
 		}
 	}
 	dropped(s, reasonNewest, e, ErrDroppedNewest)
-	return false, nil
+	return false, true, nil
 }
 
 // wait delivers e, which an offer found no room for, to a Block inbox,

@@ -93,7 +93,8 @@ type Subscription struct {
 	guard guard
 
 	// missed counts the deliveries that left the guard without delivering
-	// (see leave).
+	// (see leave), but for the events dropped as the newest, counted in
+	// drops only (see deliveries).
 	missed atomic.Uint64
 	drops  [numReasons]atomic.Uint64
 	okRun  atomic.Uint32
