@@ -69,7 +69,10 @@
 // ([WithWorkerRestarts]) end Run with the last [*PanicError], so that the
 // pool's supervisor counts them against its intensity like any child's
 // failures. On cancellation all workers drain the mailbox within the drain
-// timeout. [Pool.Stats] adds the busy workers and each worker's counters.
+// timeout; a worker still in its handler after it (and [StuckGrace]) is
+// named in a [*StuckWorkersError] and left behind, so that a handler that
+// ignores its context does not hold up the end of Run. [Pool.Stats] adds
+// the busy workers and each worker's counters.
 //
 // # Fresh state on restart
 //

@@ -191,11 +191,6 @@ func (kd *Keyed[K, M]) Run(ctx context.Context) error {
 	return nil
 }
 
-// StuckGrace is how long, past the drain timeout, the Run of a [Keyed]
-// waits for the handlers that have not returned before it names their keys
-// in a [*StuckKeysError].
-const StuckGrace = 100 * time.Millisecond
-
 // startAwake queues every waiting key for a runner, and lifts the halt of
 // the last Run that gave up. kd.mu is held.
 func (kd *Keyed[K, M]) startAwake(r *keyedRun[K, M]) {

@@ -6,6 +6,7 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,6 +64,11 @@ type Pool[M any] struct {
 type worker[M any] struct {
 	loop[M]
 	running bool // guarded by Pool.wmu
+	// abandoned is set, under Pool.wmu, when a Run that ended returned
+	// while the worker was still in its handler (see Pool.abandon): the
+	// worker is no longer the pool's, and reports what it holds itself
+	// when it exits.
+	abandoned bool
 }
 
 // NewPool returns a pool named name whose Run handles messages with h on
@@ -149,11 +155,18 @@ func (p *Pool[M]) SetWorkers(n int) {
 //
 // When ctx is done, the pool stops accepting messages (sends return
 // [ErrStopped]), all its workers handle what is queued for up to the drain
-// timeout, what is left is reported as dead letters, and Run returns nil.
-// When the workers panicked too often, the workers finish the message in hand
-// and Run returns the last [*PanicError]; the queued messages wait for the
-// next Run. Only one Run may be active at a time; another returns
-// [ErrAlreadyRunning]. Run returns only after every worker has exited.
+// timeout, what is left is reported as dead letters, and Run returns nil,
+// or a [*StuckWorkersError] naming the workers whose handler had not
+// returned by the drain timeout plus a grace of [StuckGrace]. Those
+// workers are left running, no longer the pool's: each reports what it
+// holds as dead letters when its handler returns, and a later Run starts
+// new workers meanwhile (in a keyed pool, a stuck worker's key may then be
+// handled by another worker while it is still stuck), as a supervisor
+// starts a new child beside one it abandoned. When the workers panicked
+// too often, the workers finish the message in hand and Run returns the
+// last [*PanicError]; the queued messages wait for the next Run. If ctx
+// ends meanwhile, the pool drains as above before Run returns. Only one
+// Run may be active at a time; another returns [ErrAlreadyRunning].
 //
 // The worker goroutines carry the pprof labels "troupe.actor" with the
 // pool's name and "troupe.worker" with the worker's number, beside any labels
@@ -168,22 +181,38 @@ func (p *Pool[M]) Run(ctx context.Context) (err error) {
 		refusal.done()
 	})
 	pprof.Do(ctx, pprof.Labels("troupe.actor", p.mb.name), func(ctx context.Context) {
-		r := &poolRun[M]{hctx: context.WithValue(ctx, selfKey{}, &p.mb), gaveUp: make(chan struct{})}
-		defer r.endDrain()
-		if perr := p.manage(r); perr != nil {
-			err = perr
-			if refusal.disarm() {
+		r := &poolRun[M]{hctx: context.WithValue(ctx, selfKey{}, &p.mb), gaveUp: make(chan struct{}),
+			idle: make(chan struct{}, 1)}
+		defer r.endDrain(&p.mb)
+		p.manage(r)
+		gaveUp := r.gaveUpNow()
+		if gaveUp {
+			// Every worker finishes the message in hand, unless ctx ends
+			// meanwhile: then they drain, as below, a stuck one named.
+			p.waitWorkers(r, nil, ctx.Done())
+			// A crash only if ctx has not ended (see Keyed.Run).
+			if ctx.Err() == nil && refusal.disarm() {
 				// A crash, not a stop: the queue waits for the next Run.
 				p.mb.state.Store(idle)
+				err = r.perr
 				return
 			}
-			// ctx ended while the workers were stopping: drain here.
+		}
+		refusal.wait()
+		deadline := time.NewTimer(p.cfg.drainTimeout + StuckGrace)
+		defer deadline.Stop()
+		stuck := p.waitWorkers(r, deadline.C, nil)
+		if gaveUp && stuck == nil {
+			// The workers stopped with what they hold: drain it here.
 			p.drainAlone(r)
 		}
-		if refusal.disarm() {
-			p.mb.refuse()
-		}
 		p.mb.finish(p.loops())
+		switch {
+		case stuck != nil:
+			err = stuck
+		case gaveUp:
+			err = r.perr
+		}
 	})
 	return err
 }
@@ -220,6 +249,21 @@ type poolRun[M any] struct {
 	drainOnce sync.Once
 	dctx      context.Context
 	dcancel   context.CancelFunc
+
+	// live counts the workers whose goroutine has not exited, guarded by
+	// Pool.wmu; idle is signalled when it drops to zero.
+	live int
+	idle chan struct{}
+}
+
+// gaveUpNow reports whether the workers gave up.
+func (r *poolRun[M]) gaveUpNow() bool {
+	select {
+	case <-r.gaveUp:
+		return true
+	default:
+		return false
+	}
 }
 
 // drainCtx returns the context of the drain, whose deadline is the drain
@@ -229,38 +273,121 @@ func (r *poolRun[M]) drainCtx(mb *mailbox[M]) context.Context {
 	return r.dctx
 }
 
-func (r *poolRun[M]) endDrain() {
-	r.drainOnce.Do(func() {})
-	if r.dcancel != nil {
-		r.dcancel()
-	}
+// endDrain ends the drain, or makes it ended before it began: a worker
+// the Run left behind (see Pool.abandon) drains nothing more.
+func (r *poolRun[M]) endDrain(mb *mailbox[M]) {
+	r.drainCtx(mb)
+	r.dcancel()
 }
 
 // manage starts the workers and applies resizes until the Run's ctx is
-// done or the workers gave up; it returns when every worker has exited,
-// with the last panic if they gave up.
-func (p *Pool[M]) manage(r *poolRun[M]) *PanicError {
-	var g sync.WaitGroup
-	p.apply(r, &g, true)
+// done or the workers gave up.
+func (p *Pool[M]) manage(r *poolRun[M]) {
+	p.apply(r, true)
 	for {
 		select {
 		case <-r.hctx.Done():
-			// The workers drain the mailbox together, then exit.
-			g.Wait()
-			return r.perr
+			return
 		case <-r.gaveUp:
-			g.Wait()
-			return r.perr
+			return
 		case <-p.resize:
-			p.apply(r, &g, false)
+			p.apply(r, false)
 		}
 	}
 }
 
+// waitWorkers waits until every worker of r has exited and returns nil; or
+// until done closes: then it returns nil with workers still running; or
+// until deadline fires: then it abandons the workers still running and
+// returns those held up in their handler.
+func (p *Pool[M]) waitWorkers(r *poolRun[M], deadline <-chan time.Time, done <-chan struct{}) *StuckWorkersError {
+	for {
+		p.wmu.Lock()
+		live := r.live
+		p.wmu.Unlock()
+		if live == 0 {
+			return nil
+		}
+		select {
+		case <-r.idle:
+		case <-done:
+			return nil
+		case <-deadline:
+			return p.abandon(r)
+		}
+	}
+}
+
+// abandon gives up on the workers of r still running after the drain
+// timeout and its grace: they leave the pool, so that the Run can end and
+// a later one start new workers; each reports what it holds when its
+// handler returns (see exited). A keyed worker's backlog is reported here,
+// and its keys go to other workers. It returns the workers still in their
+// handler, or nil if none is.
+func (p *Pool[M]) abandon(r *poolRun[M]) *StuckWorkersError {
+	p.wmu.Lock()
+	var left []keyedMsg[M]
+	var e *StuckWorkersError
+	p.mb.mu.Lock()
+	for _, w := range p.workers {
+		if !w.running {
+			continue
+		}
+		w.abandoned = true
+		left = append(left, w.backlog...)
+		w.dropBacklog()
+		if w.held() > 0 {
+			if e == nil {
+				e = &StuckWorkersError{Pool: p.mb.name, Timeout: p.cfg.drainTimeout}
+			}
+			e.Workers = append(e.Workers, w.id)
+		}
+	}
+	p.mb.mu.Unlock()
+	p.workers = slices.DeleteFunc(p.workers, func(w *worker[M]) bool { return w.abandoned })
+	p.wmu.Unlock()
+	// The Run ends: the abandoned workers drain nothing more.
+	r.endDrain(&p.mb)
+	for _, k := range left {
+		p.mb.deadLetter(k.m, ErrDrainTimeout, 0)
+	}
+	return e
+}
+
+// StuckGrace is how long, past the drain timeout, the Run of a [Keyed] or
+// a [Pool] waits for the handlers that have not returned before it names
+// their keys or workers in a [*StuckKeysError] or [*StuckWorkersError].
+const StuckGrace = 100 * time.Millisecond
+
+// StuckWorkersError is returned by the Run of a [Pool] when some workers'
+// handlers had not returned by the drain timeout (plus [StuckGrace]) after
+// its context ended. It matches [ErrDrainTimeout].
+type StuckWorkersError struct {
+	// Pool is the pool's name.
+	Pool string
+	// Workers are the stuck workers' numbers (see [WorkerStats]).
+	Workers []int
+	// Timeout is the drain timeout they exceeded.
+	Timeout time.Duration
+}
+
+// Error names the stuck workers.
+func (e *StuckWorkersError) Error() string {
+	ids := make([]string, len(e.Workers))
+	for i, id := range e.Workers {
+		ids[i] = strconv.Itoa(id)
+	}
+	return fmt.Sprintf("actor: %s: %d workers still in their handler %v after the drain began: %s",
+		e.Pool, len(e.Workers), e.Timeout, strings.Join(ids, ", "))
+}
+
+// Unwrap returns [ErrDrainTimeout].
+func (e *StuckWorkersError) Unwrap() error { return ErrDrainTimeout }
+
 // apply starts or dismisses workers to match want. At the start of a Run,
 // the workers left from the last one run again first: they may hold a
 // message kept for a retry, or a keyed backlog.
-func (p *Pool[M]) apply(r *poolRun[M], g *sync.WaitGroup, first bool) {
+func (p *Pool[M]) apply(r *poolRun[M], first bool) {
 	want := int(p.want.Load())
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
@@ -270,7 +397,7 @@ func (p *Pool[M]) apply(r *poolRun[M], g *sync.WaitGroup, first bool) {
 		for _, w := range p.workers {
 			w.halt.Store(false)
 			w.dismissed = false
-			p.spawn(r, g, w)
+			p.spawn(r, w)
 		}
 	}
 	active := 0
@@ -284,7 +411,7 @@ func (p *Pool[M]) apply(r *poolRun[M], g *sync.WaitGroup, first bool) {
 		w.init(&p.mb, p.handler, p.nextID, batchSize)
 		p.nextID++
 		p.workers = append(p.workers, w)
-		p.spawn(r, g, w)
+		p.spawn(r, w)
 	}
 	// Dismiss the newest workers first, so that worker numbers stay low.
 	for i := len(p.workers) - 1; i >= 0 && active > want; i-- {
@@ -298,15 +425,17 @@ func (p *Pool[M]) apply(r *poolRun[M], g *sync.WaitGroup, first bool) {
 	p.mb.shared = active > 1
 }
 
-// spawn starts w's goroutine in g, labelled with its number. p.wmu is held.
-func (p *Pool[M]) spawn(r *poolRun[M], g *sync.WaitGroup, w *worker[M]) {
+// spawn starts w's goroutine, labelled with its number, counted live in
+// r. p.wmu is held.
+func (p *Pool[M]) spawn(r *poolRun[M], w *worker[M]) {
 	w.running = true
-	g.Go(func() {
-		defer p.exited(w)
+	r.live++
+	go func() {
+		defer p.exited(r, w)
 		pprof.Do(r.hctx, pprof.Labels("troupe.worker", strconv.Itoa(w.id)), func(ctx context.Context) {
 			p.work(ctx, r, w)
 		})
-	})
+	}()
 }
 
 // work is a worker's goroutine: it restarts the loop in place after a
@@ -315,7 +444,7 @@ func (p *Pool[M]) spawn(r *poolRun[M], g *sync.WaitGroup, w *worker[M]) {
 func (p *Pool[M]) work(ctx context.Context, r *poolRun[M], w *worker[M]) {
 	for {
 		perr, _ := w.serve(ctx)
-		if perr == nil || !p.restarted(r, perr) {
+		if perr == nil || !p.restarted(r, w, perr) {
 			break
 		}
 	}
@@ -325,11 +454,26 @@ func (p *Pool[M]) work(ctx context.Context, r *poolRun[M], w *worker[M]) {
 }
 
 // exited records that w's goroutine has exited; a dismissed worker that
-// holds nothing more leaves the pool, its counters kept in p.left.
-func (p *Pool[M]) exited(w *worker[M]) {
+// holds nothing more leaves the pool, its counters kept in p.left. An
+// abandoned worker has left it already: it reports what it holds.
+func (p *Pool[M]) exited(r *poolRun[M], w *worker[M]) {
 	p.wmu.Lock()
-	defer p.wmu.Unlock()
 	w.running = false
+	if r.live--; r.live == 0 {
+		select {
+		case r.idle <- struct{}{}:
+		default:
+		}
+	}
+	if w.abandoned {
+		p.left.Handled += w.handled()
+		p.left.Failed += w.failed.Load()
+		p.left.Panics += w.panicked.Load()
+		p.wmu.Unlock()
+		w.reportLeft()
+		return
+	}
+	defer p.wmu.Unlock()
 	p.mb.mu.Lock()
 	done := w.dismissed && len(w.backlog) == 0 && !w.hasKey && !w.hasPending && w.next == len(w.batch)
 	p.mb.mu.Unlock()
@@ -344,11 +488,15 @@ func (p *Pool[M]) exited(w *worker[M]) {
 
 // restarted counts a worker panic against the pool's restart intensity. It
 // reports whether the worker may restart; if not, the pool gives up: every
-// worker stops after the message in hand.
-func (p *Pool[M]) restarted(r *poolRun[M], perr *PanicError) bool {
+// worker stops after the message in hand. An abandoned worker, no longer
+// the pool's, never restarts and counts nothing.
+func (p *Pool[M]) restarted(r *poolRun[M], w *worker[M], perr *PanicError) bool {
 	now := time.Now()
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
+	if w.abandoned {
+		return false
+	}
 	if p.panics.allow(now, p.cfg.workerRestarts, p.cfg.workerWindow) {
 		return true
 	}
@@ -356,11 +504,24 @@ func (p *Pool[M]) restarted(r *poolRun[M], perr *PanicError) bool {
 		r.perr = perr
 		close(r.gaveUp)
 	})
-	for _, w := range p.workers {
-		w.halt.Store(true)
-		w.wakeUp()
+	for _, x := range p.workers {
+		x.halt.Store(true)
+		x.wakeUp()
 	}
 	return false
+}
+
+// reportLeft reports what an abandoned worker holds, once it has returned
+// from its handler: a message kept for a retry and the messages it had
+// taken.
+func (w *worker[M]) reportLeft() {
+	if w.hasPending {
+		m, n := w.pending, w.attempts
+		w.clearPending()
+		w.attempts = 0
+		w.mb.deadLetter(m, errStoppedBeforeRetry, n)
+	}
+	w.rejectHeld(ErrDrainTimeout)
 }
 
 // drainAlone drains the mailbox on the calling goroutine, worker after

@@ -1,0 +1,177 @@
+package actor_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/troupe-go/troupe/actor"
+)
+
+// runGuard is how long a test waits for a Run that should return before it
+// fails: far beyond the drain timeouts the tests set, so it is a guard
+// against a hang, not a timing assertion.
+const runGuard = 30 * time.Second
+
+// runReturns waits for the error a Run sent on errc.
+func runReturns(t *testing.T, errc <-chan error) error {
+	t.Helper()
+	select {
+	case err := <-errc:
+		return err
+	case <-time.After(runGuard):
+		t.Fatal("Run did not return")
+		return nil
+	}
+}
+
+// drainTimeouts counts the dead letters of l with reason ErrDrainTimeout.
+func drainTimeouts(l []actor.DeadLetter) int {
+	n := 0
+	for _, d := range l {
+		if errors.Is(d.Reason, actor.ErrDrainTimeout) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestPoolStuckWorkerNamedAndLeftBehind: a worker stuck in a handler that
+// ignores its context no longer holds up the end of the pool's Run: past
+// the drain timeout and its grace, Run names it and returns; a later Run
+// starts a new worker beside it; once the stuck handler returns, its
+// message counts as handled and its goroutine exits (goleak checks).
+func TestPoolStuckWorkerNamedAndLeftBehind(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{})
+	var dead deadLetters
+	p := actor.NewPool("stuck", 2, func(_ context.Context, i int) error {
+		if i == 0 {
+			close(entered)
+			<-release // ignores its context
+		}
+		return nil
+	}, actor.WithDrainTimeout(time.Millisecond), actor.WithDeadLetterHook(dead.hook))
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- p.Run(ctx) }()
+	if err := p.Send(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	for i := 1; i <= 9; i++ {
+		if err := p.Send(ctx, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the other worker to handle 9", func() bool { return p.Stats().Handled == 9 })
+	cancel()
+	err := runReturns(t, errc)
+	var stuck *actor.StuckWorkersError
+	if !errors.As(err, &stuck) || len(stuck.Workers) != 1 || stuck.Pool != "stuck" || !errors.Is(err, actor.ErrDrainTimeout) {
+		t.Fatalf("Run = %v; want a *StuckWorkersError naming one worker of stuck, matching ErrDrainTimeout", err)
+	}
+
+	// A later Run, while the abandoned worker is still stuck.
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	go func() { errc <- p.Run(ctx2) }()
+	waitFor(t, "the second Run", func() bool { return p.Stats().Running })
+	if err := p.Send(ctx2, 10); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a new worker to handle 10", func() bool { return p.Stats().Handled == 10 })
+	for _, w := range p.Stats().PerWorker {
+		if w.ID == stuck.Workers[0] {
+			t.Errorf("the abandoned worker %d is listed in the pool's stats", w.ID)
+		}
+	}
+	cancel2()
+	if err := runReturns(t, errc); err != nil {
+		t.Fatalf("second Run = %v; want nil", err)
+	}
+
+	close(release)
+	waitFor(t, "the stuck message to count as handled", func() bool { return p.Stats().Handled == 11 })
+	if n := len(dead.get()); n != 0 {
+		t.Errorf("got %d dead letters; want 0", n)
+	}
+}
+
+// TestPoolStuckSoleWorkerReportsWhatItHeld: a pool's only worker takes
+// messages in batches; left behind stuck, it reports the messages it had
+// taken as dead letters once its handler returns: every message accepted
+// is handled or reported.
+func TestPoolStuckSoleWorkerReportsWhatItHeld(t *testing.T) {
+	const n = 10
+	release := make(chan struct{})
+	entered := make(chan struct{})
+	var dead deadLetters
+	p := actor.NewPool("sole", 1, func(_ context.Context, i int) error {
+		if i == 0 {
+			close(entered)
+			<-release
+		}
+		return nil
+	}, actor.WithDrainTimeout(time.Millisecond), actor.WithDeadLetterHook(dead.hook))
+	for i := range n {
+		if err := p.TrySend(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- p.Run(ctx) }()
+	<-entered
+	cancel()
+	var stuck *actor.StuckWorkersError
+	if err := runReturns(t, errc); !errors.As(err, &stuck) {
+		t.Fatalf("Run = %v; want a *StuckWorkersError", err)
+	}
+	close(release)
+	waitFor(t, "every message handled or reported", func() bool {
+		return p.Stats().Handled+uint64(len(dead.get())) == n
+	})
+	if h, d := p.Stats().Handled, drainTimeouts(dead.get()); h != 1 || d != n-1 {
+		t.Errorf("got %d handled, %d dead letters with ErrDrainTimeout; want the stuck one handled and the rest reported", h, d)
+	}
+}
+
+// TestPoolGaveUpWithAStuckWorkerStopsWithItsContext: a pool that gave up
+// waits for its workers to finish the message in hand, but no longer than
+// its context: once it ends, a stuck worker is named and left behind.
+func TestPoolGaveUpWithAStuckWorkerStopsWithItsContext(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{})
+	var dead deadLetters
+	p := actor.NewPool("gaveup", 2, func(_ context.Context, i int) error {
+		switch i {
+		case 0:
+			close(entered)
+			<-release
+		case 1:
+			panic("boom")
+		}
+		return nil
+	}, actor.WithDrainTimeout(time.Millisecond), actor.WithDeadLetterHook(dead.hook),
+		actor.WithWorkerRestarts(0, time.Minute), actor.WithLogger(discard))
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- p.Run(ctx) }()
+	if err := p.Send(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	if err := p.Send(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the pool to give up", func() bool { return p.Stats().Panics == 1 })
+	cancel()
+	err := runReturns(t, errc)
+	var stuck *actor.StuckWorkersError
+	if !errors.As(err, &stuck) || len(stuck.Workers) != 1 {
+		t.Fatalf("Run = %v; want a *StuckWorkersError naming one worker", err)
+	}
+	close(release)
+	waitFor(t, "the stuck message to count as handled", func() bool { return p.Stats().Handled == 1 })
+}
