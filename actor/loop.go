@@ -435,7 +435,7 @@ func (l *loop[M]) onPanic(m M, c any, retry bool, perr *PanicError) {
 		l.pending, l.pendingCarried, l.hasPending = m, c, true
 		return
 	}
-	l.mb.deadLetter(m, &panickedError{perr}, l.attempts)
+	l.mb.deadLetter(m, newPanicked(perr), l.attempts)
 	l.attempts = 0
 }
 
@@ -473,7 +473,7 @@ func (l *loop[M]) drainOne(ctx context.Context, m M, c any) {
 			perr := newPanicError(panics.New(v, 0))
 			l.letGo()
 			l.panicked.Add(1)
-			l.mb.deadLetter(m, &panickedError{perr}, 1)
+			l.mb.deadLetter(m, newPanicked(perr), 1)
 		}
 	}()
 	l.handle(ctx, m, c)

@@ -95,10 +95,17 @@ func (c *config) logPanic(name string, worker, attempt int, perr *PanicError) {
 // panickedError is the reason of a dead letter whose handler panicked: it
 // matches [ErrPanicked] and the [*PanicError], and formats the stack only
 // when printed.
-type panickedError struct{ perr *PanicError }
+// It keeps the errors it unwraps to, so that matching it with errors.Is
+// (a dead letter's count by reason does, at every restart of a crash loop)
+// allocates nothing.
+type panickedError struct{ errs [2]error } // ErrPanicked, the *PanicError
 
-func (e *panickedError) Error() string   { return ErrPanicked.Error() + ": " + e.perr.Error() }
-func (e *panickedError) Unwrap() []error { return []error{ErrPanicked, e.perr} }
+func newPanicked(perr *PanicError) *panickedError {
+	return &panickedError{[2]error{ErrPanicked, perr}}
+}
+
+func (e *panickedError) Error() string   { return ErrPanicked.Error() + ": " + e.errs[1].Error() }
+func (e *panickedError) Unwrap() []error { return e.errs[:] }
 
 // reportError reports the error a handler returned for msg: to a waiting
 // [Ask], then to the hook or the log.

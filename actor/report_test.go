@@ -11,6 +11,7 @@ import (
 
 	"github.com/troupe-go/troupe/internal/clock"
 	"github.com/troupe-go/troupe/internal/lograte"
+	"github.com/troupe-go/troupe/internal/panics"
 )
 
 // TestDefaultErrorLogIsBounded makes a handler fail 100 times within one
@@ -154,5 +155,18 @@ func TestDisabledPanicLogCostsNothing(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { a.cfg.logPanic("quiet", -1, 1, perr) }); n != 0 {
 		t.Errorf("logPanic allocates %v times with the log off; want 0", n)
+	}
+}
+
+// TestPanickedReasonMatchesWithoutAllocating: counting a panicked message's
+// dead letter by reason matches it with errors.Is, at every restart of a
+// crash loop: that allocates nothing.
+func TestPanickedReasonMatchesWithoutAllocating(t *testing.T) {
+	reason := error(newPanicked(newPanicError(panics.New("boom", 0))))
+	if !errors.Is(reason, ErrPanicked) || deadReason(reason) != 0 {
+		t.Fatalf("deadReason(%v) = %d; want 0 (panicked)", reason, deadReason(reason))
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = deadReason(reason) }); n != 0 {
+		t.Errorf("deadReason of a panicked reason: %v allocations; want 0", n)
 	}
 }
