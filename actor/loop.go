@@ -184,7 +184,17 @@ func (l *loop[M]) work(ctx context.Context, done <-chan struct{}) (perr *PanicEr
 	for l.next < len(l.batch) {
 		cur, _ = l.nextHeld()
 		curCarried = l.inHandCarried
-		l.handle(ctx, cur, curCarried)
+		// handle written out: the handler is called from this frame, one
+		// frame less for the stack a panic records, walked at every
+		// restart of a crash loop (BenchmarkRestart_Troupe in
+		// internal/benchmarks).
+		var err error
+		if !l.hooked {
+			err = l.handler(ctx, cur)
+		} else {
+			err = l.handleHooked(ctx, cur, curCarried)
+		}
+		l.count(ctx, cur, err)
 		select {
 		case <-done:
 			return nil, true // the drain handles the rest, with its own context
@@ -384,6 +394,12 @@ func (l *loop[M]) handle(ctx context.Context, m M, c any) {
 	} else {
 		err = l.handleHooked(ctx, m, c)
 	}
+	l.count(ctx, m, err)
+}
+
+// count counts m, which the handler returned err for, as handled or
+// failed.
+func (l *loop[M]) count(ctx context.Context, m M, err error) {
 	if err != nil {
 		l.failed.Add(1)
 		l.letGo()
