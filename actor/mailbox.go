@@ -214,6 +214,15 @@ func (mb *mailbox[M]) displace(ctx context.Context, m M) (old M, evicted bool, e
 		mb.mu.Unlock()
 		return old, false, ErrStopped
 	}
+	if mb.q.full() {
+		// No loop is parked on a full ring: m takes the oldest's place.
+		old = mb.q.replace(m, c)
+		seq := mb.q.pushed
+		mb.mu.Unlock()
+		mb.evicted.Add(1)
+		mb.accepted(seq, nil)
+		return old, true, nil
+	}
 	if mb.full() {
 		if old, _, evicted = mb.q.pop(); !evicted {
 			mb.mu.Unlock()

@@ -64,6 +64,23 @@ func (q *ring[M]) push(m M, c any) {
 	}
 }
 
+// replace puts m, carrying c, in place of the oldest message of a full
+// ring, and returns that message: a pop and a push that leave the ring
+// full, with neither's writes to ready and brim.
+func (q *ring[M]) replace(m M, c any) (old M) {
+	i := q.head
+	old = q.buf[i]
+	q.buf[i] = m
+	if q.carries {
+		q.carried[i] = c
+	}
+	if q.head++; q.head == len(q.buf) {
+		q.head = 0
+	}
+	q.pushed++
+	return old
+}
+
 // grow makes room for more than the queued messages, up to size, doubling
 // from one slot: an idle keyed actor that had one message holds one.
 func (q *ring[M]) grow() {

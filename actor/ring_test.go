@@ -7,11 +7,13 @@ import (
 	"testing"
 )
 
-// TestRingModel runs random pushes, pops and takes against a slice and
-// checks that the ring buffer keeps the same messages in the same order,
-// across wrap-arounds and growth, never holds more than its size and
-// clears the slots it gives up; a ring that carries keeps each message's
-// carried value beside it, and one that does not keeps none.
+// TestRingModel runs random pushes (replacing the oldest message when the
+// ring is full), pops and takes against a slice and checks that the ring
+// buffer keeps the same messages in the same order, across wrap-arounds
+// and growth, never holds more than its size, keeps its ready and brim
+// flags true to its count and clears the slots it gives up; a ring that
+// carries keeps each message's carried value beside it, and one that does
+// not keeps none.
 func TestRingModel(t *testing.T) {
 	for _, carries := range []bool{false, true} {
 		testRingModel(t, carries)
@@ -40,11 +42,16 @@ func testRingModel(t *testing.T, carries bool) {
 				if q.full() != (len(model) == size) {
 					t.Fatalf("seed %d: full() = %v with %d of %d queued", seed, q.full(), len(model), size)
 				}
-				if q.full() {
-					continue
-				}
 				v := next
 				next++
+				if q.full() {
+					// A full ring's oldest message gives its place.
+					if old := q.replace(&v, carriedOf(&v)); old != model[0] {
+						t.Fatalf("seed %d: replace returned %d; want the oldest, %d", seed, *old, *model[0])
+					}
+					model = append(model[1:], &v)
+					continue
+				}
 				q.push(&v, carriedOf(&v))
 				model = append(model, &v)
 			case op < 7:
@@ -76,8 +83,8 @@ func testRingModel(t *testing.T, carries bool) {
 			if carries && len(q.carried) != len(q.buf) || !carries && q.carried != nil {
 				t.Fatalf("seed %d: %d carried slots beside %d; want %v", seed, len(q.carried), len(q.buf), carries)
 			}
-			if q.n != len(model) || q.ready.Load() != (q.n > 0) || len(q.buf) > size {
-				t.Fatalf("seed %d: %d queued (ready %v) in a buffer of %d; want %d of at most %d", seed, q.n, q.ready.Load(), len(q.buf), len(model), size)
+			if q.n != len(model) || q.ready.Load() != (q.n > 0) || q.brim.Load() != (q.n == size) || len(q.buf) > size {
+				t.Fatalf("seed %d: %d queued (ready %v, brim %v) in a buffer of %d; want %d of at most %d", seed, q.n, q.ready.Load(), q.brim.Load(), len(q.buf), len(model), size)
 			}
 			// The slots outside the queue hold nothing for the garbage
 			// collector to keep.
