@@ -62,7 +62,8 @@ func New[M any](name string, h Handler[M], opts ...Option) *Actor[M] {
 	if h == nil {
 		panic(fmt.Sprintf("actor: New(%q): nil handler", name))
 	}
-	a := &Actor[M]{cfg: newConfig(opts)}
+	a := &Actor[M]{}
+	a.cfg.init(opts)
 	a.init(name, h)
 	return a
 }
@@ -86,7 +87,8 @@ func NewFrom[M any](name string, factory func() Handler[M], opts ...Option) *Act
 	if factory == nil {
 		panic(fmt.Sprintf("actor: NewFrom(%q): nil factory", name))
 	}
-	a := &Actor[M]{cfg: newConfig(opts), factory: factory}
+	a := &Actor[M]{factory: factory}
+	a.cfg.init(opts)
 	a.init(name, nil)
 	return a
 }

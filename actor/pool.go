@@ -76,7 +76,8 @@ func NewPool[M any](name string, workers int, h Handler[M], opts ...PoolOption) 
 	if h == nil {
 		panic(fmt.Sprintf("actor: NewPool(%q): nil handler", name))
 	}
-	p := &Pool[M]{cfg: newPoolConfig(opts), handler: h, resize: make(chan struct{}, 1)}
+	p := &Pool[M]{handler: h, resize: make(chan struct{}, 1)}
+	p.cfg.init(opts)
 	p.mb.init(name, &p.cfg.config)
 	if p.cfg.key != nil {
 		key, ok := p.cfg.key.(func(M) uint64)
