@@ -21,6 +21,16 @@ import (
 // Retire. Only the goroutine running the loop touches its fields, except
 // those noted, and another goroutine only while no Run is active.
 type loop[M any] struct {
+	// progress counts, in one word so that a message costs one atomic add,
+	// the messages handled (above heldBits) and the messages taken from
+	// the mailbox and not done with yet (below). The counters come first,
+	// beside fields that only the loop's goroutine writes, and seldom: the
+	// fields other goroutines write (parked, backlog) are further down, off
+	// their cache line. A pool pads its workers apart (see worker).
+	progress atomic.Uint64
+	failed   atomic.Uint64
+	panicked atomic.Uint64
+
 	mb      *mailbox[M]
 	handler Handler[M]
 	// chain is the handler wrapped in the middleware, nil without any
@@ -82,16 +92,6 @@ type loop[M any] struct {
 	backlog []keyedMsg[M]
 	key     uint64
 	hasKey  bool
-
-	// The counters sit on a cache line of their own, away from the fields
-	// senders touch. progress counts, in one word so that a message costs
-	// one atomic add, the messages handled (above heldBits) and the
-	// messages taken from the mailbox and not done with yet (below).
-	_        [64]byte
-	progress atomic.Uint64
-	failed   atomic.Uint64
-	panicked atomic.Uint64
-	_        [64]byte
 }
 
 func (l *loop[M]) init(mb *mailbox[M], h Handler[M], id, batch int) {
