@@ -40,6 +40,11 @@ type loop[M any] struct {
 	hooked bool
 	// asks is set when M is a Request, whose handler must reply.
 	asks bool
+	// inHand is set while the message handed out by nextHeld is still
+	// counted as held in progress; hasPending while pending holds a
+	// message. (The flags sit together: each alone would take a word.)
+	inHand     bool
+	hasPending bool
 	// id numbers a pool's workers; 0 for an actor.
 	id int
 
@@ -55,23 +60,15 @@ type loop[M any] struct {
 	// message handed out last by nextHeld carries.
 	carried       []any
 	inHandCarried any
-	// inHand is set while the message handed out by nextHeld is still
-	// counted as held in progress.
-	inHand bool
 	// pending is a message whose handler panicked and that is to be retried
-	// first thing when the loop runs again.
+	// first thing when the loop runs again (see hasPending).
 	pending        M
 	pendingCarried any
-	hasPending     bool
 	attempts       int
 
 	// wake is signalled when a message is pushed while the loop is parked,
 	// or when it must stop.
 	wake chan struct{}
-	// doneWakes is set when the end of the Run's context wakes the loop,
-	// as an Actor's does (see Actor.refuse): the loop then waits on wake
-	// alone (see awaitWake).
-	doneWakes bool
 	// sched, for a keyed actor's loop, runs the loop only while its
 	// mailbox has messages: instead of waiting for one, serve parks the loop
 	// and returns, and the send that unparks it calls sched.resume to queue
@@ -85,13 +82,20 @@ type loop[M any] struct {
 	// are guarded by mb.mu.
 	dismissed bool
 	parked    bool
+	// doneWakes is set when the end of the Run's context wakes the loop,
+	// as an Actor's does (see Actor.refuse): the loop then waits on wake
+	// alone (see awaitWake).
+	doneWakes bool
+	// hasKey, guarded by mb.mu, is set while key holds the key of the
+	// message in hand (see backlog).
+	hasKey bool
 
 	// For a keyed pool (see takeKeyed), guarded by mb.mu: the messages of
 	// the keys this loop owns, taken from the queue by other loops, and
-	// the key of the message in hand while it is counted in mb.owners.
+	// the key of the message in hand while it is counted in mb.owners
+	// (hasKey).
 	backlog []keyedMsg[M]
 	key     uint64
-	hasKey  bool
 }
 
 func (l *loop[M]) init(mb *mailbox[M], h Handler[M], id, batch int) {

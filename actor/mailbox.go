@@ -55,9 +55,10 @@ type mailbox[M any] struct {
 	// timer.go), cancelled when it stops.
 	timers map[*timer[M]]struct{}
 
-	wait    waitClock
-	dead    atomic.Uint64
-	deadBy  [3]atomic.Uint64 // by reason: see deadReason
+	wait waitClock
+	// deadBy counts the dead letters by reason (see deadReason); their
+	// sum is the count of dead letters.
+	deadBy  [3]atomic.Uint64
 	evicted atomic.Uint64
 }
 
@@ -324,7 +325,6 @@ func (mb *mailbox[M]) reject(reason error) {
 }
 
 func (mb *mailbox[M]) deadLetter(m M, reason error, attempts int) {
-	mb.dead.Add(1)
 	mb.deadBy[deadReason(reason)].Add(1)
 	mb.cfg.deadLetter(mb.name, m, reason, attempts)
 }
@@ -359,9 +359,8 @@ func (mb *mailbox[M]) finish(loops []*loop[M]) {
 // stats returns the counters of the mailbox and of its loops, summed.
 func (mb *mailbox[M]) stats(loops []*loop[M]) Stats {
 	s := Stats{
-		Name:        mb.name,
-		Capacity:    mb.q.size,
-		DeadLetters: mb.dead.Load(),
+		Name:     mb.name,
+		Capacity: mb.q.size,
 		DeadLettersBy: DeadLetterCounts{
 			Panicked:     mb.deadBy[0].Load(),
 			DrainTimeout: mb.deadBy[1].Load(),
@@ -370,6 +369,7 @@ func (mb *mailbox[M]) stats(loops []*loop[M]) Stats {
 		Evicted: mb.evicted.Load(),
 		Running: mb.state.Load() == running,
 	}
+	s.DeadLetters = s.DeadLettersBy.Panicked + s.DeadLettersBy.DrainTimeout + s.DeadLettersBy.Stopped
 	mb.mu.Lock()
 	s.Queued = mb.queued()
 	for _, l := range loops {

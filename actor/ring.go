@@ -16,14 +16,14 @@ type ring[M any] struct {
 	head int // index in buf of the oldest message
 	size int // the most messages it holds
 	n    int // the number of messages queued
+	// pushed counts the messages pushed so far: the sequence number of the
+	// latest, for the wait clock.
+	pushed uint64
 	// ready is set when a message is pushed into the empty mailbox and
 	// cleared when the actor empties it: the actor polls it without the
 	// lock. While the actor keeps up with its senders, the mailbox is
 	// seldom empty and senders seldom write it.
 	ready atomic.Bool
-	// pushed counts the messages pushed so far: the sequence number of the
-	// latest, for the wait clock.
-	pushed uint64
 	// carries is set when the mailbox has a [Propagator]: carried, parallel
 	// to buf, then holds what each message's sender's context carries.
 	// Without one, carried stays nil and costs nothing.
