@@ -61,10 +61,11 @@ type loop[M any] struct {
 	carried       []any
 	inHandCarried any
 	// pending is a message whose handler panicked and that is to be retried
-	// first thing when the loop runs again (see hasPending).
-	pending        M
-	pendingCarried any
-	attempts       int
+	// first thing when the loop runs again (see hasPending). It is made
+	// when it is kept, rare enough that a loop that keeps none holds no
+	// room for it.
+	pending  *pendingMsg[M]
+	attempts int
 
 	// wake is signalled when a message is pushed while the loop is parked,
 	// or when it must stop.
@@ -180,7 +181,7 @@ func (l *loop[M]) work(ctx context.Context, done <-chan struct{}) (perr *PanicEr
 		}
 	}()
 	if l.hasPending {
-		cur, curCarried, retry = l.pending, l.pendingCarried, true
+		cur, curCarried, retry = l.pending.m, l.pending.carried, true
 		l.clearPending()
 		l.handle(ctx, cur, curCarried)
 		retry = false
@@ -412,10 +413,14 @@ func (l *loop[M]) handleHooked(ctx context.Context, m M, c any) error {
 	return l.chain(ctx, Message{Actor: l.mb.name, Msg: m})
 }
 
-func (l *loop[M]) clearPending() {
-	var zero M
-	l.pending, l.pendingCarried, l.hasPending = zero, nil, false
+// A pendingMsg is a message kept for a retry (see loop.pending), and what
+// it carries.
+type pendingMsg[M any] struct {
+	m       M
+	carried any
 }
+
+func (l *loop[M]) clearPending() { l.pending, l.hasPending = nil, false }
 
 // onPanic decides the fate of the message in hand when the handler
 // panicked: kept for a retry when the loop runs again, or reported as a dead
@@ -429,7 +434,7 @@ func (l *loop[M]) onPanic(m M, c any, retry bool, perr *PanicError) {
 	l.attempts++
 	l.mb.cfg.logPanic(l.mb.name, l.id, l.attempts, perr)
 	if l.attempts <= l.mb.cfg.maxRetries {
-		l.pending, l.pendingCarried, l.hasPending = m, c, true
+		l.pending, l.hasPending = &pendingMsg[M]{m, c}, true
 		return
 	}
 	l.mb.deadLetter(m, &panickedError{perr}, l.attempts)
@@ -441,7 +446,7 @@ func (l *loop[M]) onPanic(m M, c any, retry bool, perr *PanicError) {
 // kept for a retry is reported: the actor is stopping.
 func (l *loop[M]) drain(ctx context.Context) {
 	if l.hasPending {
-		m, n := l.pending, l.attempts
+		m, n := l.pending.m, l.attempts
 		l.clearPending()
 		l.attempts = 0
 		l.mb.deadLetter(m, errStoppedBeforeRetry, n)

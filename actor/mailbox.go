@@ -283,7 +283,7 @@ func (mb *mailbox[M]) retire(loops []*loop[M], reason error) {
 	mb.stopIdle(func() {
 		for _, l := range loops {
 			if l.hasPending {
-				left = append(left, letter{l.pending, pendingReason, l.attempts})
+				left = append(left, letter{l.pending.m, pendingReason, l.attempts})
 				l.clearPending()
 			}
 			for m, ok := l.nextHeld(); ok; m, ok = l.nextHeld() {
