@@ -67,19 +67,24 @@ func (c *childContext) Value(key any) any {
 	return c.vals.Value(key)
 }
 
-// AfterFunc arranges to call f in its own goroutine once the context is
-// cancelled, at once if it is, as context.AfterFunc does, which calls it
-// (see the context package's AfterFunc). stop unregisters f, and reports
-// whether it did so before f was started.
+// AfterFunc arranges to call f once the context is cancelled, at once if
+// it is; stop unregisters f, and reports whether it did so before f was
+// called. It is what context.AfterFunc and context.WithCancel call to
+// register on the context, with a function that only cancels a context
+// of theirs (context.AfterFunc's f then starts in its own goroutine): so
+// f is called on the goroutine that cancels, as context.WithCancel's
+// children are, and a context made from this one is done by the time
+// cancel returns.
 func (c *childContext) AfterFunc(f func()) (stop func() bool) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.canceled {
-		go f()
+		c.mu.Unlock()
+		f()
 		return func() bool { return false }
 	}
 	e := &f
 	c.after = append(c.after, e)
+	c.mu.Unlock()
 	return func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -93,7 +98,8 @@ func (c *childContext) AfterFunc(f func()) (stop func() bool) {
 }
 
 // cancel cancels the context: Done's channel is closed, Err returns
-// context.Canceled and the functions registered with AfterFunc start.
+// context.Canceled, and the functions registered with AfterFunc are
+// called.
 func (c *childContext) cancel() {
 	c.mu.Lock()
 	if c.canceled {
@@ -106,6 +112,6 @@ func (c *childContext) cancel() {
 	c.after = nil
 	c.mu.Unlock()
 	for _, f := range after {
-		go (*f)()
+		(*f)()
 	}
 }

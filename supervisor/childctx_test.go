@@ -47,7 +47,8 @@ func TestChildContext(t *testing.T) {
 
 // TestChildContextAfterFunc checks that what context.AfterFunc and
 // context.WithCancel register on a child's context (through its AfterFunc
-// method) is called at its cancel, once, unless stopped first.
+// method) is called at its cancel, once, unless stopped first, and at once
+// when registered after it.
 func TestChildContextAfterFunc(t *testing.T) {
 	c := newTestChildContext()
 	called := make(chan string, 3)
@@ -62,12 +63,13 @@ func TestChildContextAfterFunc(t *testing.T) {
 		t.Error("a second stop reported true; want false")
 	}
 	c.cancel()
+	// As with context.WithCancel, a context made from c is done when
+	// cancel returns.
+	if err := child.Err(); !errors.Is(err, context.Canceled) {
+		t.Errorf("got child Err %v once cancel returned; want context.Canceled", err)
+	}
 	if got := <-called; got != "kept" {
 		t.Errorf("got %q called; want %q", got, "kept")
-	}
-	<-child.Done()
-	if err := child.Err(); !errors.Is(err, context.Canceled) {
-		t.Errorf("got child Err %v; want context.Canceled", err)
 	}
 	// Registered after the cancel: called at once.
 	late := context.AfterFunc(c, func() { called <- "late" })
