@@ -46,7 +46,8 @@ type Actor[M any] struct {
 	// runCtx is the context of the Run in progress or of the last one,
 	// if it crashed, and hctx the handler's context made from it (see
 	// handlerCtx). Only Run touches them.
-	runCtx, hctx context.Context
+	runCtx context.Context
+	hctx   *actorContext[M]
 	// refusal makes the mailbox refuse messages when the Run's context
 	// ends (see Run). Only Run touches it.
 	refusal refusal

@@ -45,8 +45,8 @@ type loop[M any] struct {
 	// message. (The flags sit together: each alone would take a word.)
 	inHand     bool
 	hasPending bool
-	// id numbers a pool's workers; 0 for an actor.
-	id int
+	// id numbers a pool's workers; -1 for an actor.
+	id int32
 
 	// batch holds the messages taken from the mailbox and not handed to
 	// the handler yet, from batch[next]; its capacity, batchCap, the most
@@ -87,20 +87,17 @@ type loop[M any] struct {
 	// as an Actor's does (see Actor.refuse): the loop then waits on wake
 	// alone (see awaitWake).
 	doneWakes bool
-	// hasKey, guarded by mb.mu, is set while key holds the key of the
-	// message in hand (see backlog).
-	hasKey bool
 
-	// For a keyed pool (see takeKeyed), guarded by mb.mu: the messages of
-	// the keys this loop owns, taken from the queue by other loops, and
-	// the key of the message in hand while it is counted in mb.owners
-	// (hasKey).
-	backlog []keyedMsg[M]
-	key     uint64
+	// keys is the state of a keyed pool's loop (see takeKeyed), made with
+	// the loop; nil for any other, which so holds no room for it.
+	keys *loopKeys[M]
 }
 
 func (l *loop[M]) init(mb *mailbox[M], h Handler[M], id, batch int) {
-	l.mb, l.id = mb, id
+	l.mb, l.id = mb, int32(id)
+	if mb.key != nil {
+		l.keys = new(loopKeys[M])
+	}
 	l.setHandler(h)
 	_, l.asks = any(*new(M)).(abandoner)
 	l.batchCap = min(batch, mb.q.size)
@@ -432,7 +429,7 @@ func (l *loop[M]) onPanic(m M, c any, retry bool, perr *PanicError) {
 		l.attempts = 0
 	}
 	l.attempts++
-	l.mb.cfg.logPanic(l.mb.name, l.id, l.attempts, perr)
+	l.mb.cfg.logPanic(l.mb.name, int(l.id), l.attempts, perr)
 	if l.attempts <= l.mb.cfg.maxRetries {
 		l.pending, l.hasPending = &pendingMsg[M]{m, c}, true
 		return
@@ -490,7 +487,7 @@ func (l *loop[M]) rejectHeld(reason error) {
 		l.mb.deadLetter(m, reason, 0)
 	}
 	l.mb.mu.Lock()
-	backlog := l.backlog
+	backlog := l.backlog()
 	l.dropBacklog()
 	l.mb.mu.Unlock()
 	for _, k := range backlog {

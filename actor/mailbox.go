@@ -290,7 +290,7 @@ func (mb *mailbox[M]) retire(loops []*loop[M], reason error) {
 				l.letGo()
 				left = append(left, letter{m, reason, 0})
 			}
-			for _, k := range l.backlog {
+			for _, k := range l.backlog() {
 				left = append(left, letter{k.m, reason, 0})
 			}
 			l.dropBacklog()

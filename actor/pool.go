@@ -304,7 +304,7 @@ func (p *Pool[M]) spawn(r *poolRun[M], g *sync.WaitGroup, w *worker[M]) {
 	w.running = true
 	g.Go(func() {
 		defer p.exited(w)
-		pprof.Do(r.hctx, pprof.Labels("troupe.worker", strconv.Itoa(w.id)), func(ctx context.Context) {
+		pprof.Do(r.hctx, pprof.Labels("troupe.worker", strconv.Itoa(int(w.id))), func(ctx context.Context) {
 			p.work(ctx, r, w)
 		})
 	})
@@ -332,7 +332,7 @@ func (p *Pool[M]) exited(w *worker[M]) {
 	defer p.wmu.Unlock()
 	w.running = false
 	p.mb.mu.Lock()
-	done := w.dismissed && len(w.backlog) == 0 && !w.hasKey && !w.hasPending && w.next == len(w.batch)
+	done := w.dismissed && len(w.backlog()) == 0 && !w.holdsKey() && !w.hasPending && w.next == len(w.batch)
 	p.mb.mu.Unlock()
 	if !done {
 		return
@@ -431,12 +431,12 @@ func (p *Pool[M]) Stats() PoolStats {
 			continue
 		}
 		ws := WorkerStats{
-			ID:        w.id,
+			ID:        int(w.id),
 			Handled:   w.handled(),
 			Failed:    w.failed.Load(),
 			Panics:    w.panicked.Load(),
 			Busy:      w.held() > 0,
-			Queued:    len(w.backlog),
+			Queued:    len(w.backlog()),
 			Dismissed: w.dismissed,
 		}
 		if ws.Busy {
