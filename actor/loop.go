@@ -25,8 +25,9 @@ type loop[M any] struct {
 	// the messages handled (above heldBits) and the messages taken from
 	// the mailbox and not done with yet (below). The counters come first,
 	// beside fields that only the loop's goroutine writes, and seldom: the
-	// fields other goroutines write (parked, backlog) are further down, off
-	// their cache line. A pool pads its workers apart (see worker).
+	// field other goroutines write (parked) is further down, off their
+	// cache line, and a keyed pool's backlogs are apart (see keys). A pool
+	// pads its workers apart (see worker).
 	progress atomic.Uint64
 	failed   atomic.Uint64
 	panicked atomic.Uint64
