@@ -154,10 +154,10 @@ func NewKeyed[K comparable, M any](name string, newHandler func(key K) Handler[M
 	}
 	kd := &Keyed[K, M]{
 		name:       name,
-		cfg:        newKeyedConfig(opts),
 		newHandler: newHandler,
 		keys:       make(map[K]*keyActor[K, M]),
 	}
+	kd.cfg.init(opts)
 	kd.cfg.keyedDead = &kd.dead
 	return kd
 }

@@ -45,19 +45,15 @@ type keyedConfig struct {
 	keyedWindow   time.Duration
 }
 
-func newKeyedConfig(opts []KeyedOption) keyedConfig {
-	c := keyedConfig{
-		config:        defaultConfig(),
-		maxKeys:       DefaultMaxKeys,
-		keyRestarts:   DefaultKeyRestarts,
-		keyWindow:     DefaultKeyWindow,
-		keyedRestarts: DefaultKeyedRestarts,
-		keyedWindow:   DefaultKeyedWindow,
-	}
+// init sets the defaults, then applies opts.
+func (c *keyedConfig) init(opts []KeyedOption) {
+	c.setDefaults()
+	c.maxKeys = DefaultMaxKeys
+	c.keyRestarts, c.keyWindow = DefaultKeyRestarts, DefaultKeyWindow
+	c.keyedRestarts, c.keyedWindow = DefaultKeyedRestarts, DefaultKeyedWindow
 	for _, o := range opts {
-		o.applyKeyed(&c)
+		o.applyKeyed(c)
 	}
-	return c
 }
 
 // WithIdleTimeout makes a [Keyed] passivate a key's actor that has had no

@@ -21,6 +21,17 @@ import (
 // Retire. Only the goroutine running the loop touches its fields, except
 // those noted, and another goroutine only while no Run is active.
 type loop[M any] struct {
+	// progress counts, in one word so that a message costs one atomic add,
+	// the messages handled (above heldBits) and the messages taken from
+	// the mailbox and not done with yet (below). The counters come first,
+	// beside fields that only the loop's goroutine writes, and seldom: the
+	// field other goroutines write (parked) is further down, off their
+	// cache line, and a keyed pool's backlogs are apart (see keys). A pool
+	// pads its workers apart (see worker).
+	progress atomic.Uint64
+	failed   atomic.Uint64
+	panicked atomic.Uint64
+
 	mb      *mailbox[M]
 	handler Handler[M]
 	// chain is the handler wrapped in the middleware, nil without any
@@ -30,8 +41,13 @@ type loop[M any] struct {
 	hooked bool
 	// asks is set when M is a Request, whose handler must reply.
 	asks bool
-	// id numbers a pool's workers; 0 for an actor.
-	id int
+	// inHand is set while the message handed out by nextHeld is still
+	// counted as held in progress; hasPending while pending holds a
+	// message. (The flags sit together: each alone would take a word.)
+	inHand     bool
+	hasPending bool
+	// id numbers a pool's workers; -1 for an actor.
+	id int32
 
 	// batch holds the messages taken from the mailbox and not handed to
 	// the handler yet, from batch[next]; its capacity, batchCap, the most
@@ -45,23 +61,16 @@ type loop[M any] struct {
 	// message handed out last by nextHeld carries.
 	carried       []any
 	inHandCarried any
-	// inHand is set while the message handed out by nextHeld is still
-	// counted as held in progress.
-	inHand bool
 	// pending is a message whose handler panicked and that is to be retried
-	// first thing when the loop runs again.
-	pending        M
-	pendingCarried any
-	hasPending     bool
-	attempts       int
+	// first thing when the loop runs again (see hasPending). It is made
+	// when it is kept, rare enough that a loop that keeps none holds no
+	// room for it.
+	pending  *pendingMsg[M]
+	attempts int
 
 	// wake is signalled when a message is pushed while the loop is parked,
 	// or when it must stop.
 	wake chan struct{}
-	// doneWakes is set when the end of the Run's context wakes the loop,
-	// as an Actor's does (see Actor.refuse): the loop then waits on wake
-	// alone (see awaitWake).
-	doneWakes bool
 	// sched, for a keyed actor's loop, runs the loop only while its
 	// mailbox has messages: instead of waiting for one, serve parks the loop
 	// and returns, and the send that unparks it calls sched.resume to queue
@@ -75,27 +84,21 @@ type loop[M any] struct {
 	// are guarded by mb.mu.
 	dismissed bool
 	parked    bool
+	// doneWakes is set when the end of the Run's context wakes the loop,
+	// as an Actor's does (see Actor.refuse): the loop then waits on wake
+	// alone (see awaitWake).
+	doneWakes bool
 
-	// For a keyed pool (see takeKeyed), guarded by mb.mu: the messages of
-	// the keys this loop owns, taken from the queue by other loops, and
-	// the key of the message in hand while it is counted in mb.owners.
-	backlog []keyedMsg[M]
-	key     uint64
-	hasKey  bool
-
-	// The counters sit on a cache line of their own, away from the fields
-	// senders touch. progress counts, in one word so that a message costs
-	// one atomic add, the messages handled (above heldBits) and the
-	// messages taken from the mailbox and not done with yet (below).
-	_        [64]byte
-	progress atomic.Uint64
-	failed   atomic.Uint64
-	panicked atomic.Uint64
-	_        [64]byte
+	// keys is the state of a keyed pool's loop (see takeKeyed), made with
+	// the loop; nil for any other, which so holds no room for it.
+	keys *loopKeys[M]
 }
 
 func (l *loop[M]) init(mb *mailbox[M], h Handler[M], id, batch int) {
-	l.mb, l.id = mb, id
+	l.mb, l.id = mb, int32(id)
+	if mb.key != nil {
+		l.keys = new(loopKeys[M])
+	}
 	l.setHandler(h)
 	_, l.asks = any(*new(M)).(abandoner)
 	l.batchCap = min(batch, mb.q.size)
@@ -176,7 +179,7 @@ func (l *loop[M]) work(ctx context.Context, done <-chan struct{}) (perr *PanicEr
 		}
 	}()
 	if l.hasPending {
-		cur, curCarried, retry = l.pending, l.pendingCarried, true
+		cur, curCarried, retry = l.pending.m, l.pending.carried, true
 		l.clearPending()
 		l.handle(ctx, cur, curCarried)
 		retry = false
@@ -431,10 +434,14 @@ func (l *loop[M]) handleHooked(ctx context.Context, m M, c any) error {
 	return l.chain(ctx, Message{Actor: l.mb.name, Msg: m})
 }
 
-func (l *loop[M]) clearPending() {
-	var zero M
-	l.pending, l.pendingCarried, l.hasPending = zero, nil, false
+// A pendingMsg is a message kept for a retry (see loop.pending), and what
+// it carries.
+type pendingMsg[M any] struct {
+	m       M
+	carried any
 }
+
+func (l *loop[M]) clearPending() { l.pending, l.hasPending = nil, false }
 
 // onPanic decides the fate of the message in hand when the handler
 // panicked: kept for a retry when the loop runs again, or reported as a dead
@@ -446,9 +453,9 @@ func (l *loop[M]) onPanic(m M, c any, retry bool, perr *PanicError) {
 		l.attempts = 0
 	}
 	l.attempts++
-	l.mb.cfg.logPanic(l.mb.name, l.id, l.attempts, perr)
+	l.mb.cfg.logPanic(l.mb.name, int(l.id), l.attempts, perr)
 	if l.attempts <= l.mb.cfg.maxRetries {
-		l.pending, l.pendingCarried, l.hasPending = m, c, true
+		l.pending, l.hasPending = &pendingMsg[M]{m, c}, true
 		return
 	}
 	l.mb.deadLetter(m, newPanicked(perr), l.attempts)
@@ -460,7 +467,7 @@ func (l *loop[M]) onPanic(m M, c any, retry bool, perr *PanicError) {
 // kept for a retry is reported: the actor is stopping.
 func (l *loop[M]) drain(ctx context.Context) {
 	if l.hasPending {
-		m, n := l.pending, l.attempts
+		m, n := l.pending.m, l.attempts
 		l.clearPending()
 		l.attempts = 0
 		l.mb.deadLetter(m, errStoppedBeforeRetry, n)
@@ -504,7 +511,7 @@ func (l *loop[M]) rejectHeld(reason error) {
 		l.mb.deadLetter(m, reason, 0)
 	}
 	l.mb.mu.Lock()
-	backlog := l.backlog
+	backlog := l.backlog()
 	l.dropBacklog()
 	l.mb.mu.Unlock()
 	for _, k := range backlog {

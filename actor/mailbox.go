@@ -32,6 +32,12 @@ type mailbox[M any] struct {
 
 	mu    sync.Mutex
 	state atomic.Int32
+	// shared is set while several loops take from the mailbox (a pool of
+	// more than one worker): each then takes one message at a time, so
+	// that a message waits for the first free worker, never behind the
+	// batch of a busy one. A single loop takes batches (see batchSize).
+	// (Beside state, in the room its alignment leaves.)
+	shared bool
 	// stop is closed when a Run's context ends, waking the senders waiting
 	// for room; the first sender that waits makes it, so that a mailbox
 	// nobody waits on (an idle keyed actor's) holds no channel.
@@ -45,12 +51,6 @@ type mailbox[M any] struct {
 	// for room; the first sender that waits makes it.
 	room chan struct{}
 
-	// shared is set while several loops take from the mailbox (a pool of
-	// more than one worker): each then takes one message at a time, so
-	// that a message waits for the first free worker, never behind the
-	// batch of a busy one. A single loop takes batches (see batchSize).
-	shared bool
-
 	// key is set for a keyed pool; owners and backlogged are its state
 	// (see takeKeyed).
 	key        func(M) uint64
@@ -61,9 +61,10 @@ type mailbox[M any] struct {
 	// timer.go), cancelled when it stops.
 	timers map[*timer[M]]struct{}
 
-	wait    waitClock
-	dead    atomic.Uint64
-	deadBy  [3]atomic.Uint64 // by reason: see deadReason
+	wait waitClock
+	// deadBy counts the dead letters by reason (see deadReason); their
+	// sum is the count of dead letters.
+	deadBy  [3]atomic.Uint64
 	evicted atomic.Uint64
 }
 
@@ -307,14 +308,14 @@ func (mb *mailbox[M]) retire(loops []*loop[M], reason error) {
 	mb.stopIdle(func() {
 		for _, l := range loops {
 			if l.hasPending {
-				left = append(left, letter{l.pending, pendingReason, l.attempts})
+				left = append(left, letter{l.pending.m, pendingReason, l.attempts})
 				l.clearPending()
 			}
 			for m, ok := l.nextHeld(); ok; m, ok = l.nextHeld() {
 				l.letGo()
 				left = append(left, letter{m, reason, 0})
 			}
-			for _, k := range l.backlog {
+			for _, k := range l.backlog() {
 				left = append(left, letter{k.m, reason, 0})
 			}
 			l.dropBacklog()
@@ -349,7 +350,6 @@ func (mb *mailbox[M]) reject(reason error) {
 }
 
 func (mb *mailbox[M]) deadLetter(m M, reason error, attempts int) {
-	mb.dead.Add(1)
 	mb.deadBy[deadReason(reason)].Add(1)
 	mb.cfg.deadLetter(mb.name, m, reason, attempts)
 }
@@ -384,9 +384,8 @@ func (mb *mailbox[M]) finish(loops []*loop[M]) {
 // stats returns the counters of the mailbox and of its loops, summed.
 func (mb *mailbox[M]) stats(loops []*loop[M]) Stats {
 	s := Stats{
-		Name:        mb.name,
-		Capacity:    mb.q.size,
-		DeadLetters: mb.dead.Load(),
+		Name:     mb.name,
+		Capacity: mb.q.size,
 		DeadLettersBy: DeadLetterCounts{
 			Panicked:     mb.deadBy[0].Load(),
 			DrainTimeout: mb.deadBy[1].Load(),
@@ -395,6 +394,7 @@ func (mb *mailbox[M]) stats(loops []*loop[M]) Stats {
 		Evicted: mb.evicted.Load(),
 		Running: mb.state.Load() == running,
 	}
+	s.DeadLetters = s.DeadLettersBy.Panicked + s.DeadLettersBy.DrainTimeout + s.DeadLettersBy.Stopped
 	mb.mu.Lock()
 	s.Queued = mb.queued()
 	for _, l := range loops {

@@ -45,25 +45,30 @@ type config struct {
 	onDeadLetter func(DeadLetter)
 	drainTimeout time.Duration
 	maxRetries   int
-	logs         *lograte.Limiter[logKey] // bounds the default logging; see report.go
-	clock        Clock                    // nil: the system clock; see WithClock
-	propagator   Propagator               // see WithPropagator
-	middleware   []Middleware             // see WithMiddleware
+	// logs bounds the default logging (see report.go). It is made by the
+	// first line logged (see limiter): most actors never log, and a
+	// limiter costs 80 bytes.
+	logs       atomic.Pointer[lograte.Limiter[logKey]]
+	clock      Clock        // nil: the system clock; see WithClock
+	propagator Propagator   // see WithPropagator
+	middleware []Middleware // see WithMiddleware
 	// keyedDead counts a Keyed's dead letters over all its keys, by
 	// deadReason, whose mailboxes come and go; nil for other shapes.
 	keyedDead *[3]atomic.Uint64
 }
 
-func defaultConfig() config {
-	return config{mailbox: DefaultMailboxSize, drainTimeout: DefaultDrainTimeout, logs: lograte.New[logKey](0, nil)}
+// setDefaults sets the options' defaults. A config is set up in place, in
+// the struct that holds it: it holds an atomic, which is not copied.
+func (c *config) setDefaults() {
+	c.mailbox, c.drainTimeout = DefaultMailboxSize, DefaultDrainTimeout
 }
 
-func newConfig(opts []Option) config {
-	c := defaultConfig()
+// init sets the defaults, then applies opts.
+func (c *config) init(opts []Option) {
+	c.setDefaults()
 	for _, o := range opts {
-		o(&c)
+		o(c)
 	}
-	return c
 }
 
 type poolConfig struct {
@@ -73,16 +78,24 @@ type poolConfig struct {
 	workerWindow   time.Duration
 }
 
-func newPoolConfig(opts []PoolOption) poolConfig {
-	c := poolConfig{
-		config:         defaultConfig(),
-		workerRestarts: DefaultWorkerRestarts,
-		workerWindow:   DefaultWorkerWindow,
-	}
+// init sets the defaults, then applies opts.
+func (c *poolConfig) init(opts []PoolOption) {
+	c.setDefaults()
+	c.workerRestarts, c.workerWindow = DefaultWorkerRestarts, DefaultWorkerWindow
 	for _, o := range opts {
-		o.applyPool(&c)
+		o.applyPool(c)
 	}
-	return c
+}
+
+// limiter returns the limiter of the default logging, made at its first
+// use. It may be called by several goroutines at once (a pool's workers,
+// a Retire): the first limiter stored is the one kept.
+func (c *config) limiter() *lograte.Limiter[logKey] {
+	if l := c.logs.Load(); l != nil {
+		return l
+	}
+	c.logs.CompareAndSwap(nil, lograte.New[logKey](0, nil))
+	return c.logs.Load()
 }
 
 func (c *config) log() *slog.Logger {

@@ -60,8 +60,12 @@ type Pool[M any] struct {
 }
 
 // A worker is one of a pool's loops and whether a goroutine of the Run
-// runs it.
+// runs it. The padding keeps the counters at the end of the loop, which
+// its goroutine writes for every batch, off the cache line of the next
+// worker's fields, which another goroutine reads as often: workers are
+// allocated one after the other, often side by side.
 type worker[M any] struct {
+	_ [64]byte
 	loop[M]
 	running bool // guarded by Pool.wmu
 	// abandoned is set, under Pool.wmu, when a Run that ended returned
@@ -69,6 +73,7 @@ type worker[M any] struct {
 	// worker is no longer the pool's, and reports what it holds itself
 	// when it exits.
 	abandoned bool
+	_         [64]byte
 }
 
 // NewPool returns a pool named name whose Run handles messages with h on
@@ -86,7 +91,8 @@ func NewPool[M any](name string, workers int, h Handler[M], opts ...PoolOption) 
 	if h == nil {
 		panic(fmt.Sprintf("actor: NewPool(%q): nil handler", name))
 	}
-	p := &Pool[M]{cfg: newPoolConfig(opts), handler: h, resize: make(chan struct{}, 1)}
+	p := &Pool[M]{handler: h, resize: make(chan struct{}, 1)}
+	p.cfg.init(opts)
 	p.mb.init(name, &p.cfg.config)
 	if p.cfg.key != nil {
 		key, ok := p.cfg.key.(func(M) uint64)
@@ -334,13 +340,13 @@ func (p *Pool[M]) abandon(r *poolRun[M]) *StuckWorkersError {
 			continue
 		}
 		w.abandoned = true
-		left = append(left, w.backlog...)
+		left = append(left, w.backlog()...)
 		w.dropBacklog()
 		if w.held() > 0 {
 			if e == nil {
 				e = &StuckWorkersError{Pool: p.mb.name, Timeout: p.cfg.drainTimeout}
 			}
-			e.Workers = append(e.Workers, w.id)
+			e.Workers = append(e.Workers, int(w.id))
 		}
 	}
 	p.mb.mu.Unlock()
@@ -432,7 +438,7 @@ func (p *Pool[M]) spawn(r *poolRun[M], w *worker[M]) {
 	r.live++
 	go func() {
 		defer p.exited(r, w)
-		pprof.Do(r.hctx, pprof.Labels("troupe.worker", strconv.Itoa(w.id)), func(ctx context.Context) {
+		pprof.Do(r.hctx, pprof.Labels("troupe.worker", strconv.Itoa(int(w.id))), func(ctx context.Context) {
 			p.work(ctx, r, w)
 		})
 	}()
@@ -475,7 +481,7 @@ func (p *Pool[M]) exited(r *poolRun[M], w *worker[M]) {
 	}
 	defer p.wmu.Unlock()
 	p.mb.mu.Lock()
-	done := w.dismissed && len(w.backlog) == 0 && !w.hasKey && !w.hasPending && w.next == len(w.batch)
+	done := w.dismissed && len(w.backlog()) == 0 && !w.holdsKey() && !w.hasPending && w.next == len(w.batch)
 	p.mb.mu.Unlock()
 	if !done {
 		return
@@ -516,7 +522,7 @@ func (p *Pool[M]) restarted(r *poolRun[M], w *worker[M], perr *PanicError) bool 
 // taken.
 func (w *worker[M]) reportLeft() {
 	if w.hasPending {
-		m, n := w.pending, w.attempts
+		m, n := w.pending.m, w.attempts
 		w.clearPending()
 		w.attempts = 0
 		w.mb.deadLetter(m, errStoppedBeforeRetry, n)
@@ -591,12 +597,12 @@ func (p *Pool[M]) Stats() PoolStats {
 			continue
 		}
 		ws := WorkerStats{
-			ID:        w.id,
+			ID:        int(w.id),
 			Handled:   w.handled(),
 			Failed:    w.failed.Load(),
 			Panics:    w.panicked.Load(),
 			Busy:      w.held() > 0,
-			Queued:    len(w.backlog),
+			Queued:    len(w.backlog()),
 			Dismissed: w.dismissed,
 		}
 		if ws.Busy {

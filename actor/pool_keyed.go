@@ -18,6 +18,29 @@ type owner[M any] struct {
 	n int
 }
 
+// loopKeys is what a keyed pool's loop holds (see loop.keys): the
+// messages of the keys it owns, taken from the queue by other loops, and
+// the key of the message in hand while it is counted in mb.owners
+// (hasKey).
+type loopKeys[M any] struct {
+	backlog []keyedMsg[M]
+	key     uint64
+	hasKey  bool
+}
+
+// backlog returns the messages of l's backlog; none unless l is a keyed
+// pool's.
+func (l *loop[M]) backlog() []keyedMsg[M] {
+	if l.keys == nil {
+		return nil
+	}
+	return l.keys.backlog
+}
+
+// holdsKey reports whether l counts the key of the message in its hand in
+// mb.owners; never unless l is a keyed pool's.
+func (l *loop[M]) holdsKey() bool { return l.keys != nil && l.keys.hasKey }
+
 // keyedMsg is a message in a backlog, with its key.
 type keyedMsg[M any] struct {
 	m M
@@ -30,21 +53,22 @@ type keyedMsg[M any] struct {
 // other workers own. It first lets go of the key of the message l handled
 // last. A dismissed worker takes only its backlog. It returns 1 or 0.
 func (mb *mailbox[M]) takeKeyed(l *loop[M], dst []M, dstCarried []any) int {
-	if l.hasKey {
-		l.hasKey = false
-		if o := mb.owners[l.key]; o.n > 1 {
+	lk := l.keys
+	if lk.hasKey {
+		lk.hasKey = false
+		if o := mb.owners[lk.key]; o.n > 1 {
 			o.n--
-			mb.owners[l.key] = o
+			mb.owners[lk.key] = o
 		} else {
-			delete(mb.owners, l.key)
+			delete(mb.owners, lk.key)
 		}
 	}
-	if len(l.backlog) > 0 {
-		k := l.backlog[0]
-		l.backlog[0] = keyedMsg[M]{}
-		l.backlog = l.backlog[1:]
+	if len(lk.backlog) > 0 {
+		k := lk.backlog[0]
+		lk.backlog[0] = keyedMsg[M]{}
+		lk.backlog = lk.backlog[1:]
 		mb.backlogged--
-		dst[0], l.key, l.hasKey = k.m, k.k, true
+		dst[0], lk.key, lk.hasKey = k.m, k.k, true
 		if dstCarried != nil {
 			dstCarried[0] = k.c
 		}
@@ -62,7 +86,7 @@ func (mb *mailbox[M]) takeKeyed(l *loop[M], dst []M, dstCarried []any) int {
 		if o, owned := mb.owners[k]; owned {
 			// l owns no key now: its backlog is empty and its last key
 			// let go.
-			o.l.backlog = append(o.l.backlog, keyedMsg[M]{m, c, k})
+			o.l.keys.backlog = append(o.l.keys.backlog, keyedMsg[M]{m, c, k})
 			o.n++
 			mb.owners[k] = o
 			mb.backlogged++
@@ -72,7 +96,7 @@ func (mb *mailbox[M]) takeKeyed(l *loop[M], dst []M, dstCarried []any) int {
 			mb.owners = make(map[uint64]owner[M])
 		}
 		mb.owners[k] = owner[M]{l, 1}
-		dst[0], l.key, l.hasKey = m, k, true
+		dst[0], lk.key, lk.hasKey = m, k, true
 		if dstCarried != nil {
 			dstCarried[0] = c
 		}
@@ -83,14 +107,18 @@ func (mb *mailbox[M]) takeKeyed(l *loop[M], dst []M, dstCarried []any) int {
 // dropBacklog forgets l's backlog and the keys it owns, whose messages the
 // caller reports.
 func (l *loop[M]) dropBacklog() {
+	lk := l.keys
+	if lk == nil {
+		return
+	}
 	mb := l.mb
-	mb.backlogged -= len(l.backlog)
-	for _, k := range l.backlog {
+	mb.backlogged -= len(lk.backlog)
+	for _, k := range lk.backlog {
 		delete(mb.owners, k.k)
 	}
-	if l.hasKey {
-		delete(mb.owners, l.key)
-		l.hasKey = false
+	if lk.hasKey {
+		delete(mb.owners, lk.key)
+		lk.hasKey = false
 	}
-	l.backlog = nil
+	lk.backlog = nil
 }

@@ -47,7 +47,11 @@ func deadLetterKey(reason error) logKind {
 
 // flushLogs writes the default log's lines still counted; Run calls it when
 // it returns after its context ended.
-func (c *config) flushLogs() { c.logs.Flush() }
+func (c *config) flushLogs() {
+	if l := c.logs.Load(); l != nil {
+		l.Flush()
+	}
+}
 
 // deadLetter reports msg, accepted by the actor or pool called name, as a
 // dead letter: to a waiting [Ask], then to the hook or the log.
@@ -63,7 +67,7 @@ func (c *config) deadLetter(name string, msg any, reason error, attempts int) {
 		c.onDeadLetter(dl)
 		return
 	}
-	c.logs.Log(context.Background(), c.log(), slog.LevelWarn, logKey{kind: deadLetterKey(reason)}, "actor dead letter", func() []slog.Attr {
+	c.limiter().Log(context.Background(), c.log(), slog.LevelWarn, logKey{kind: deadLetterKey(reason)}, "actor dead letter", func() []slog.Attr {
 		return []slog.Attr{slog.String("actor", name), slog.Any("reason", reason), slog.Int("attempts", attempts)}
 	})
 }
@@ -80,7 +84,7 @@ func (c *config) logPanic(name string, worker, attempt int, perr *PanicError) {
 		return // before the site is looked up
 	}
 	site := perr.p.Site()
-	c.logs.LogSite(context.Background(), l, slog.LevelError, logKey{logPanicked, site}, site, "actor handler panicked", func() []slog.Attr {
+	c.limiter().LogSite(context.Background(), l, slog.LevelError, logKey{logPanicked, site}, site, "actor handler panicked", func() []slog.Attr {
 		attrs := []slog.Attr{slog.String("actor", name), slog.Int("attempt", attempt), slog.Any("error", perr)}
 		if worker >= 0 {
 			attrs = append(attrs, slog.Int("worker", worker))
@@ -117,7 +121,7 @@ func (c *config) reportError(ctx context.Context, name string, msg any, err erro
 		c.onError(ctx, name, msg, err)
 		return
 	}
-	c.logs.Log(ctx, c.log(), slog.LevelError, logKey{kind: logHandlerError}, "actor handler failed", func() []slog.Attr {
+	c.limiter().Log(ctx, c.log(), slog.LevelError, logKey{kind: logHandlerError}, "actor handler failed", func() []slog.Attr {
 		return []slog.Attr{slog.String("actor", name), slog.Any("error", err)}
 	})
 }

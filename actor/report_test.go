@@ -35,7 +35,7 @@ func TestDefaultErrorLogIsBounded(t *testing.T) {
 		}
 		return errors.New("no")
 	}, WithLogger(log), WithMailbox(n))
-	a.cfg.logs = lograte.New[logKey](time.Second, clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)))
+	a.cfg.logs.Store(lograte.New[logKey](time.Second, clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))))
 	for i := range n {
 		if err := a.TrySend(i); err != nil {
 			t.Fatal(err)
@@ -92,7 +92,7 @@ func TestPanicLogWritesTheStackOncePerSite(t *testing.T) {
 		}
 		panic("crash loop")
 	}, WithLogger(log), WithMailbox(64), WithMaxRetries(0), WithDeadLetterHook(func(DeadLetter) {}))
-	a.cfg.logs = lograte.New[logKey](time.Second, c)
+	a.cfg.logs.Store(lograte.New[logKey](time.Second, c))
 	const n = 50
 	for i := range n + 1 {
 		m := i

@@ -10,12 +10,15 @@ const batchSize = 32
 
 // A ring is a mailbox's bounded FIFO queue: a ring buffer that grows on
 // demand up to the mailbox size, so an idle actor holds no buffer. Its
-// fields are guarded by the mailbox's mutex, except ready.
+// fields are guarded by the mailbox's mutex, except ready and brim.
 type ring[M any] struct {
 	buf  []M
 	head int // index in buf of the oldest message
 	size int // the most messages it holds
 	n    int // the number of messages queued
+	// pushed counts the messages pushed so far: the sequence number of the
+	// latest, for the wait clock.
+	pushed uint64
 	// ready is set when a message is pushed into the empty mailbox and
 	// cleared when the actor empties it: the actor polls it without the
 	// lock. While the actor keeps up with its senders, the mailbox is
@@ -25,9 +28,6 @@ type ring[M any] struct {
 	// message without the lock (see mailbox.trySend); like ready, it is
 	// written only when the ring fills or stops being full.
 	brim atomic.Bool
-	// pushed counts the messages pushed so far: the sequence number of the
-	// latest, for the wait clock.
-	pushed uint64
 	// carries is set when the mailbox has a [Propagator]: carried, parallel
 	// to buf, then holds what each message's sender's context carries.
 	// Without one, carried stays nil and costs nothing.

@@ -21,8 +21,7 @@ const stampEvery = 16
 // The ring is made at the first message pushed (see ready), so that an
 // actor that never had a message holds none.
 type waitClock struct {
-	stamps   []stamp // ring of stamps, indexed by sequence / stampEvery
-	mask     uint64
+	stamps   []stamp // ring of stamps, indexed by sequence / stampEvery, a power of two long
 	capacity int
 }
 
@@ -46,7 +45,11 @@ func (w *waitClock) ready() {
 		size <<= 1
 	}
 	w.stamps = make([]stamp, size)
-	w.mask = size - 1
+}
+
+// slot returns the stamp of the message with sequence n.
+func (w *waitClock) slot(n uint64) *stamp {
+	return &w.stamps[(n/stampEvery)&uint64(len(w.stamps)-1)]
 }
 
 // stamp stamps the message with sequence n (the mailbox numbers the
@@ -57,7 +60,7 @@ func (w *waitClock) stamp(n uint64) {
 	if n%stampEvery != 1 {
 		return
 	}
-	s := &w.stamps[(n/stampEvery)&w.mask]
+	s := w.slot(n)
 	s.seq.Store(0) // invalidate while writing
 	s.at.Store(int64(time.Since(epoch)))
 	s.seq.Store(n)
@@ -72,7 +75,7 @@ func (w *waitClock) oldest(n uint64, queued int) time.Duration {
 	}
 	head := n - uint64(queued) + 1
 	want := (head-1)/stampEvery*stampEvery + 1
-	s := &w.stamps[(want/stampEvery)&w.mask]
+	s := w.slot(want)
 	if s.seq.Load() != want {
 		return 0
 	}

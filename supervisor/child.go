@@ -14,17 +14,16 @@ import (
 // child is one child of a supervisor. Its runner and options are fixed by
 // Add; the rest is the state of the current Run.
 type child struct {
-	name        string
-	runner      Runner
-	restart     Restart
-	shutdown    time.Duration // 0: the supervisor's default
-	significant bool
-	seq         int // Add order
+	name     string
+	runner   Runner
+	restart  Restart
+	shutdown time.Duration // 0: the supervisor's default
+	seq      int           // Add order
 
 	// Set when a Run begins, or when Add adds the child to a running
 	// supervisor; read-only afterwards. vals holds the values of the
-	// child's contexts (its path, as a pprof label, and its runner),
-	// computed once so that a restart does not.
+	// child's contexts but those it holds itself (see childContext): its
+	// path, as a pprof label, computed once so that a restart does not.
 	path string
 	vals context.Context
 
@@ -35,21 +34,23 @@ type child struct {
 	spare   *instance // the last instance, if it returned on its own: its context, never cancelled, serves the next
 	due     time.Time // when a pending restart is due
 	retired bool      // not started again in this Run
+	// significant is fixed by Add, as the first fields are; it sits with
+	// the other flags, which would each take a word apart.
+	significant bool
 
 	// Guarded by Supervisor.mu, for Tree.
+	started  bool // started in this Run
 	state    State
 	since    time.Time
-	started  bool // started in this Run
-	restarts int  // over every Run
+	restarts int // over every Run
 	lastErr  error
 	delay    time.Duration
 }
 
 // instance is one call of a child's Run.
 type instance struct {
-	c      *child
-	ctx    context.Context // cancelled by stop only
-	cancel context.CancelFunc
+	c   *child
+	ctx *childContext // cancelled by stop only
 	// returned says Run has returned; done, made only by a stop that must
 	// wait (most instances exit on their own, and a restart should not pay
 	// for it), is closed then. Both are guarded by mu.
@@ -63,25 +64,6 @@ type instance struct {
 // runnerKey is the context key under which a child's context holds its
 // runner, so that a supervisor can tell whether it is that child.
 type runnerKey struct{}
-
-// childValues is a context that holds a child's values under runnerKey and
-// shutdownKey: one allocation per child for both, where a context per value
-// would cost two and the shutdown timeout's boxing.
-type childValues struct {
-	context.Context
-	runner   Runner
-	shutdown time.Duration
-}
-
-func (v *childValues) Value(key any) any {
-	switch key.(type) {
-	case runnerKey:
-		return v.runner
-	case shutdownKey:
-		return v.shutdown
-	}
-	return v.Context.Value(key)
-}
 
 // backoff returns c's restart backoff, made at its first restart in a Run:
 // a child that never restarts holds none.
@@ -111,8 +93,7 @@ func childPath(ctx context.Context, s *Supervisor) string {
 // context without its cancellation. s.mu is held.
 func (s *Supervisor) ready(base context.Context, c *child, now time.Time) {
 	c.path = s.path + "/" + c.name
-	vals := &childValues{Context: base, runner: c.runner, shutdown: s.shutdownOf(c)}
-	c.vals = pprof.WithLabels(vals, pprof.Labels(pathLabel, c.path))
+	c.vals = pprof.WithLabels(base, pprof.Labels(pathLabel, c.path))
 	c.bo = nil // made at the first restart (see backoff)
 	c.inst, c.spare, c.retired = nil, nil, false
 	c.state, c.since, c.started, c.lastErr, c.delay = StateIdle, now, false, nil, 0
@@ -131,26 +112,24 @@ func (s *Supervisor) start(ctx context.Context, l *loop, c *child, here bool, no
 		<-l.began // the previous child's goroutine is about to call Run
 		l.starting = false
 	}
-	var cctx context.Context
-	var cancel context.CancelFunc
+	var cctx *childContext
 	if in := c.spare; in != nil {
-		cctx, cancel = in.ctx, in.cancel
+		cctx = in.ctx
 		c.spare = nil
 	} else {
-		cctx, cancel = context.WithCancel(c.vals)
-		// The context's done channel is made on first use: make it here,
-		// on the supervisor's goroutine, rather than under the child's
-		// first call to Done, deep in its Run. The child's goroutine then
-		// has more of the 2 KB stack it starts with for its own calls
-		// (see TestIdleActorStack in package actor).
-		cctx.Done()
+		// The context's done channel is made here, on the supervisor's
+		// goroutine, rather than under the child's first call to Done,
+		// deep in its Run. The child's goroutine then has more of the 2 KB
+		// stack it starts with for its own calls (see TestIdleActorStack in
+		// package actor).
+		cctx = newChildContext(c.vals, c.runner, s.shutdownOf(c))
 	}
 	if st, ok := c.runner.(Starter); ok {
-		stop := context.AfterFunc(ctx, cancel)
+		stop := context.AfterFunc(ctx, cctx.cancel)
 		err := callStart(cctx, st)
 		stop()
 		if err != nil {
-			cancel()
+			cctx.cancel()
 			if err == ErrIgnore {
 				s.ignored(c)
 			}
@@ -158,7 +137,7 @@ func (s *Supervisor) start(ctx context.Context, l *loop, c *child, here bool, no
 		}
 		now = s.cfg.clock.Now()
 	}
-	in := &instance{c: c, ctx: cctx, cancel: cancel, began: now}
+	in := &instance{c: c, ctx: cctx, began: now}
 	c.inst = in
 	s.mu.Lock()
 	kind := Started
@@ -215,7 +194,7 @@ func (s *Supervisor) stop(l *loop, c *child) (abandoned bool) {
 		return false
 	}
 	c.inst = nil
-	in.cancel()
+	in.ctx.cancel()
 	if !s.wait(in, s.shutdownOf(c)) {
 		c.retired = true
 		stuck := StuckChild{Path: c.path, Timeout: s.shutdownOf(c), Stack: stacks(c.path)}
