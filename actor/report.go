@@ -104,9 +104,7 @@ func (c *config) logPanic(name string, worker, attempt int, perr *PanicError) {
 // allocates nothing.
 type panickedError struct{ errs [2]error } // ErrPanicked, the *PanicError
 
-func newPanicked(perr *PanicError) *panickedError {
-	return &panickedError{[2]error{ErrPanicked, perr}}
-}
+func newPanicked(perr *PanicError) *panickedError { return &perr.dead }
 
 func (e *panickedError) Error() string   { return ErrPanicked.Error() + ": " + e.errs[1].Error() }
 func (e *panickedError) Unwrap() []error { return e.errs[:] }

@@ -28,7 +28,8 @@ type Error struct {
 	// Value is the value the code panicked with.
 	Value any
 
-	pcs  []uintptr
+	pcs  []uintptr // buf[:n]
+	buf  [maxDepth]uintptr
 	once sync.Once
 	text string
 
@@ -44,12 +45,14 @@ type Error struct {
 // that function and the runtime's panic frames are left out of the stack, as
 // are skip more frames above them.
 func New(value any, skip int) *Error {
-	// The buffer is on the heap: on the stack it would often make the
-	// panicking goroutine's stack grow, which costs more than the allocation.
-	pcs := make([]uintptr, maxDepth)
+	// The buffer is part of the Error, so a panic costs one allocation; on
+	// the stack it would often make the panicking goroutine's stack grow,
+	// which costs more than the allocation.
+	e := &Error{Value: value}
 	// 3 skips runtime.Callers, New and the deferred function calling New.
-	n := runtime.Callers(3+skip, pcs)
-	return &Error{Value: value, pcs: pcs[:n:n]}
+	n := runtime.Callers(3+skip, e.buf[:])
+	e.pcs = e.buf[:n:n]
+	return e
 }
 
 // Error returns one line: "panic: ", the panic value and, in parentheses,
