@@ -31,8 +31,16 @@ type childContext struct {
 	done     chan struct{}
 	canceled bool
 	// after holds the functions registered by AfterFunc and not stopped,
-	// to be called when the context is cancelled.
-	after []*func()
+	// to be called when the context is cancelled; lastID numbers them.
+	after  []afterEntry
+	lastID uint64
+}
+
+// An afterEntry is a function registered by AfterFunc, with the number
+// its stop looks it up by.
+type afterEntry struct {
+	id uint64
+	f  func()
 }
 
 func newChildContext(vals context.Context, r Runner, shutdown time.Duration) *childContext {
@@ -82,13 +90,14 @@ func (c *childContext) AfterFunc(f func()) (stop func() bool) {
 		f()
 		return func() bool { return false }
 	}
-	e := &f
-	c.after = append(c.after, e)
+	c.lastID++
+	id := c.lastID
+	c.after = append(c.after, afterEntry{id, f})
 	c.mu.Unlock()
 	return func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		i := slices.Index(c.after, e)
+		i := slices.IndexFunc(c.after, func(e afterEntry) bool { return e.id == id })
 		if i < 0 {
 			return false
 		}
@@ -111,7 +120,7 @@ func (c *childContext) cancel() {
 	after := c.after
 	c.after = nil
 	c.mu.Unlock()
-	for _, f := range after {
-		(*f)()
+	for _, e := range after {
+		e.f()
 	}
 }
