@@ -55,6 +55,10 @@ type Pool[M any] struct {
 	workers []*worker[M]
 	nextID  int
 	left    Stats
+	// abandoned are the workers an ended Run left in their handler (see
+	// abandon): no longer the pool's, but counted in its Stats until they
+	// exit, so that no counter goes back.
+	abandoned []*worker[M]
 	// panics is the workers' restart intensity (see restarted).
 	panics restartWindow
 }
@@ -350,6 +354,11 @@ func (p *Pool[M]) abandon(r *poolRun[M]) *StuckWorkersError {
 		}
 	}
 	p.mb.mu.Unlock()
+	for _, w := range p.workers {
+		if w.abandoned {
+			p.abandoned = append(p.abandoned, w)
+		}
+	}
 	p.workers = slices.DeleteFunc(p.workers, func(w *worker[M]) bool { return w.abandoned })
 	p.wmu.Unlock()
 	// The Run ends: the abandoned workers drain nothing more.
@@ -472,11 +481,14 @@ func (p *Pool[M]) exited(r *poolRun[M], w *worker[M]) {
 		}
 	}
 	if w.abandoned {
+		p.wmu.Unlock()
+		w.reportLeft()
+		p.wmu.Lock()
 		p.left.Handled += w.handled()
 		p.left.Failed += w.failed.Load()
 		p.left.Panics += w.panicked.Load()
+		p.abandoned = slices.DeleteFunc(p.abandoned, func(x *worker[M]) bool { return x == w })
 		p.wmu.Unlock()
-		w.reportLeft()
 		return
 	}
 	defer p.wmu.Unlock()
@@ -582,9 +594,12 @@ type WorkerStats struct {
 func (p *Pool[M]) Stats() PoolStats {
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
-	ls := make([]*loop[M], len(p.workers))
-	for i, w := range p.workers {
-		ls[i] = &w.loop
+	ls := make([]*loop[M], 0, len(p.workers)+len(p.abandoned))
+	for _, w := range p.workers {
+		ls = append(ls, &w.loop)
+	}
+	for _, w := range p.abandoned {
+		ls = append(ls, &w.loop)
 	}
 	s := PoolStats{Stats: p.mb.stats(ls), Workers: int(p.want.Load())}
 	s.Handled += p.left.Handled

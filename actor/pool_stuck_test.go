@@ -99,21 +99,24 @@ func TestPoolStuckWorkerNamedAndLeftBehind(t *testing.T) {
 }
 
 // TestPoolStuckSoleWorkerReportsWhatItHeld: a pool's only worker takes
-// messages in batches; left behind stuck, it reports the messages it had
-// taken as dead letters once its handler returns: every message accepted
-// is handled or reported.
+// messages in batches; left behind stuck, it stays counted in the pool's
+// stats (no counter goes back) and reports the messages it had taken as
+// dead letters once its handler returns: every message accepted is
+// handled or reported.
 func TestPoolStuckSoleWorkerReportsWhatItHeld(t *testing.T) {
-	const n = 10
+	const n, before = 10, 3
 	release := make(chan struct{})
 	entered := make(chan struct{})
 	var dead deadLetters
 	p := actor.NewPool("sole", 1, func(_ context.Context, i int) error {
-		if i == 0 {
+		if i == before {
 			close(entered)
 			<-release
 		}
 		return nil
 	}, actor.WithDrainTimeout(time.Millisecond), actor.WithDeadLetterHook(dead.hook))
+	// Queued before Run: the worker takes them all in one batch, handles
+	// the first 3 and is stuck on the 4th, holding the 6 after it.
 	for i := range n {
 		if err := p.TrySend(i); err != nil {
 			t.Fatal(err)
@@ -128,12 +131,18 @@ func TestPoolStuckSoleWorkerReportsWhatItHeld(t *testing.T) {
 	if err := runReturns(t, errc); !errors.As(err, &stuck) {
 		t.Fatalf("Run = %v; want a *StuckWorkersError", err)
 	}
+	if s := p.Stats(); s.Handled != before || s.Queued != n-before {
+		t.Errorf("after Run: %d handled, %d queued; want %d and %d (the stuck one and those it holds)", s.Handled, s.Queued, before, n-before)
+	}
 	close(release)
 	waitFor(t, "every message handled or reported", func() bool {
 		return p.Stats().Handled+uint64(len(dead.get())) == n
 	})
-	if h, d := p.Stats().Handled, drainTimeouts(dead.get()); h != 1 || d != n-1 {
-		t.Errorf("got %d handled, %d dead letters with ErrDrainTimeout; want the stuck one handled and the rest reported", h, d)
+	if h, d := p.Stats().Handled, drainTimeouts(dead.get()); h != before+1 || d != n-before-1 {
+		t.Errorf("got %d handled, %d dead letters with ErrDrainTimeout; want %d and %d", h, d, before+1, n-before-1)
+	}
+	if q := p.Stats().Queued; q != 0 {
+		t.Errorf("got %d queued at the end; want 0", q)
 	}
 }
 
