@@ -238,6 +238,11 @@ func TestSendToStoppedActorFails(t *testing.T) {
 	if err := <-blocked; !errors.Is(err, actor.ErrStopped) {
 		t.Errorf("Send waiting when the actor stopped = %v; want ErrStopped", err)
 	}
+	// The mailbox is still full (2 is queued) and stopping: a send is
+	// refused as stopped, not as full.
+	if err := a.TrySend(5); !errors.Is(err, actor.ErrStopped) {
+		t.Errorf("TrySend to a full actor that is stopping = %v; want ErrStopped", err)
+	}
 	close(release)
 	if err := <-stopped; err != nil {
 		t.Fatalf("Run = %v", err)
