@@ -2,6 +2,7 @@ package actor
 
 import (
 	"errors"
+	"time"
 
 	"github.com/troupe-go/troupe/internal/errfull"
 	"github.com/troupe-go/troupe/internal/panics"
@@ -38,6 +39,11 @@ var (
 	// drain timeout after cancellation ran out.
 	ErrDrainTimeout = errors.New("actor: not handled within the drain timeout")
 )
+
+// StuckGrace is how long, past the drain timeout, the Run of a [Keyed] or
+// a [Pool] waits for the handlers that have not returned before it names
+// their keys or workers in a [*StuckKeysError] or [*StuckWorkersError].
+const StuckGrace = 100 * time.Millisecond
 
 type deadlockError struct{}
 

@@ -369,11 +369,6 @@ func (p *Pool[M]) abandon(r *poolRun[M]) *StuckWorkersError {
 	return e
 }
 
-// StuckGrace is how long, past the drain timeout, the Run of a [Keyed] or
-// a [Pool] waits for the handlers that have not returned before it names
-// their keys or workers in a [*StuckKeysError] or [*StuckWorkersError].
-const StuckGrace = 100 * time.Millisecond
-
 // StuckWorkersError is returned by the Run of a [Pool] when some workers'
 // handlers had not returned by the drain timeout (plus [StuckGrace]) after
 // its context ended. It matches [ErrDrainTimeout].
