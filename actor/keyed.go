@@ -158,7 +158,7 @@ func NewKeyed[K comparable, M any](name string, newHandler func(key K) Handler[M
 		keys:       make(map[K]*keyActor[K, M]),
 	}
 	kd.cfg.init(opts)
-	kd.cfg.keyedDead = &kd.dead
+	kd.cfg.extrasToSet().keyedDead = &kd.dead
 	return kd
 }
 
@@ -192,7 +192,7 @@ func (kd *Keyed[K, M]) lookup(key K) (*keyActor[K, M], error) {
 	k.ctx.k = k
 	mb, l := &k.mb, &k.l
 	mb.name, mb.cfg = kd.name, &kd.cfg.config
-	mb.q.init(kd.cfg.mailbox, kd.cfg.propagator != nil)
+	mb.q.init(kd.cfg.mailbox, kd.cfg.extras().propagator != nil)
 	mb.wait.init(0) // a key's OldestWait is a rough estimate; see waitClock
 	if kd.state == running {
 		mb.state.Store(running)

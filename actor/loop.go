@@ -111,9 +111,9 @@ func (l *loop[M]) init(mb *mailbox[M], h Handler[M], id, batch int) {
 func (l *loop[M]) setHandler(h Handler[M]) {
 	l.handler, l.chain = h, nil
 	if h != nil {
-		l.chain = chain(h, l.mb.cfg.middleware)
+		l.chain = chain(h, l.mb.cfg.extras().middleware)
 	}
-	l.hooked = l.chain != nil || l.mb.cfg.propagator != nil
+	l.hooked = l.chain != nil || l.mb.cfg.extras().propagator != nil
 }
 
 // A scheduler runs a loop that parked with no goroutine (see loop.sched):
@@ -424,7 +424,7 @@ func (l *loop[M]) count(ctx context.Context, m M, err error) {
 // handleHooked calls the handler with m through the propagator and the
 // middleware, whichever there is.
 func (l *loop[M]) handleHooked(ctx context.Context, m M, c any) error {
-	if p := l.mb.cfg.propagator; p != nil {
+	if p := l.mb.cfg.extras().propagator; p != nil {
 		ctx = p.Inject(ctx, c)
 		l.inHandCarried = nil
 	}

@@ -70,7 +70,7 @@ type mailbox[M any] struct {
 
 func (mb *mailbox[M]) init(name string, cfg *config) {
 	mb.name, mb.cfg = name, cfg
-	mb.q.init(cfg.mailbox, cfg.propagator != nil)
+	mb.q.init(cfg.mailbox, cfg.extras().propagator != nil)
 	mb.wait.init(cfg.mailbox)
 }
 

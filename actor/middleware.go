@@ -35,7 +35,7 @@ func WithPropagator(p Propagator) Option {
 	if p == nil {
 		panic("actor: WithPropagator: nil propagator")
 	}
-	return func(c *config) { c.propagator = p }
+	return func(c *config) { c.extrasToSet().propagator = p }
 }
 
 // A Message is what a [Middleware] sees of a message being handled: the
@@ -77,7 +77,7 @@ func WithMiddleware(mw ...Middleware) Option {
 		}
 	}
 	mw = append([]Middleware(nil), mw...)
-	return func(c *config) { c.middleware = append(c.middleware, mw...) }
+	return func(c *config) { c.extrasToSet().middleware = append(c.extrasToSet().middleware, mw...) }
 }
 
 // chain returns h wrapped in the middleware mw, the first outermost, or
@@ -96,8 +96,8 @@ func chain[M any](h Handler[M], mw []Middleware) HandleFunc {
 // extract returns what ctx carries along with a message, through the
 // mailbox's propagator, nil when there is none.
 func (c *config) extract(ctx context.Context) any {
-	if c.propagator == nil {
+	if c.extra == nil || c.extra.propagator == nil {
 		return nil
 	}
-	return c.propagator.Extract(ctx)
+	return c.extra.propagator.Extract(ctx)
 }

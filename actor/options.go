@@ -41,20 +41,49 @@ func (o poolOnly) applyPool(c *poolConfig) { o(c) }
 type config struct {
 	mailbox      int
 	logger       *slog.Logger
-	onError      func(ctx context.Context, actor string, msg any, err error)
-	onDeadLetter func(DeadLetter)
 	drainTimeout time.Duration
 	maxRetries   int
 	// logs bounds the default logging (see report.go). It is made by the
 	// first line logged (see limiter): most actors never log, and a
 	// limiter costs 80 bytes.
-	logs       atomic.Pointer[lograte.Limiter[logKey]]
-	clock      Clock        // nil: the system clock; see WithClock
-	propagator Propagator   // see WithPropagator
-	middleware []Middleware // see WithMiddleware
+	logs atomic.Pointer[lograte.Limiter[logKey]]
+	// extra holds the options most actors never set, made by the first of
+	// them (see extrasToSet): without them an Actor is a size class smaller
+	// (TestActorSizeClass). It is set up before the actor is used and only
+	// read afterwards.
+	extra *extraOptions
+}
+
+// extraOptions are the options of a config that most actors never set.
+type extraOptions struct {
+	onError      func(ctx context.Context, actor string, msg any, err error)
+	onDeadLetter func(DeadLetter)
+	clock        Clock        // nil: the system clock; see WithClock
+	propagator   Propagator   // see WithPropagator
+	middleware   []Middleware // see WithMiddleware
 	// keyedDead counts a Keyed's dead letters over all its keys, by
 	// deadReason, whose mailboxes come and go; nil for other shapes.
 	keyedDead *[3]atomic.Uint64
+}
+
+// noExtraOptions are the extra options of a config that sets none.
+var noExtraOptions extraOptions
+
+// extrasToSet returns c's extra options, made if need be, for an option
+// to set.
+func (c *config) extrasToSet() *extraOptions {
+	if c.extra == nil {
+		c.extra = new(extraOptions)
+	}
+	return c.extra
+}
+
+// extras returns c's extra options, the zero ones if none was set.
+func (c *config) extras() *extraOptions {
+	if c.extra == nil {
+		return &noExtraOptions
+	}
+	return c.extra
 }
 
 // setDefaults sets the options' defaults. A config is set up in place, in
@@ -147,7 +176,7 @@ func WithErrorHook(h func(ctx context.Context, actor string, msg any, err error)
 	if h == nil {
 		panic("actor: WithErrorHook: nil hook")
 	}
-	return func(c *config) { c.onError = h }
+	return func(c *config) { c.extrasToSet().onError = h }
 }
 
 // WithDeadLetterHook sets the function called with every message the actor
@@ -158,7 +187,7 @@ func WithDeadLetterHook(h func(DeadLetter)) Option {
 	if h == nil {
 		panic("actor: WithDeadLetterHook: nil hook")
 	}
-	return func(c *config) { c.onDeadLetter = h }
+	return func(c *config) { c.extrasToSet().onDeadLetter = h }
 }
 
 // WithDrainTimeout sets how long the actor keeps handling queued messages

@@ -56,15 +56,15 @@ func (c *config) flushLogs() {
 // deadLetter reports msg, accepted by the actor or pool called name, as a
 // dead letter: to a waiting [Ask], then to the hook or the log.
 func (c *config) deadLetter(name string, msg any, reason error, attempts int) {
-	if c.keyedDead != nil {
-		c.keyedDead[deadReason(reason)].Add(1)
+	if kd := c.extras().keyedDead; kd != nil {
+		kd[deadReason(reason)].Add(1)
 	}
 	dl := DeadLetter{Actor: name, Msg: msg, Reason: reason, Attempts: attempts}
 	if n, ok := dl.Msg.(abandoner); ok {
 		n.abandon(reason)
 	}
-	if c.onDeadLetter != nil {
-		c.onDeadLetter(dl)
+	if h := c.extras().onDeadLetter; h != nil {
+		h(dl)
 		return
 	}
 	c.limiter().Log(context.Background(), c.log(), slog.LevelWarn, logKey{kind: deadLetterKey(reason)}, "actor dead letter", func() []slog.Attr {
@@ -115,8 +115,8 @@ func (c *config) reportError(ctx context.Context, name string, msg any, err erro
 	if n, ok := msg.(abandoner); ok {
 		n.abandon(err)
 	}
-	if c.onError != nil {
-		c.onError(ctx, name, msg, err)
+	if h := c.extras().onError; h != nil {
+		h(ctx, name, msg, err)
 		return
 	}
 	c.limiter().Log(ctx, c.log(), slog.LevelError, logKey{kind: logHandlerError}, "actor handler failed", func() []slog.Attr {

@@ -26,7 +26,7 @@ func WithClock(c Clock) Option {
 	if c == nil {
 		panic("actor: WithClock: nil clock")
 	}
-	return func(cfg *config) { cfg.clock = c }
+	return func(cfg *config) { cfg.extrasToSet().clock = c }
 }
 
 // systemClock is the default [Clock].
@@ -39,8 +39,8 @@ func (systemClock) AfterFunc(d time.Duration, f func()) func() bool {
 }
 
 func (c *config) clk() Clock {
-	if c.clock != nil {
-		return c.clock
+	if c := c.extras().clock; c != nil {
+		return c
 	}
 	return systemClock{}
 }
