@@ -185,6 +185,10 @@ func TestBackoffIsExponentialAndResetsAfterStableRun(t *testing.T) {
 		if got := e.Backoff; got != w*time.Millisecond {
 			t.Errorf("backoff %d: got %v; want %v", n, got, w*time.Millisecond)
 		}
+		// The loop arms the backoff's timer after the event: wait for it,
+		// or the clock could move on between the loop's reading of the
+		// time and its timer, which would then count from the new time.
+		clk.BlockUntil(1)
 		clk.Advance(e.Backoff)
 		rec.wait(n, is(Restarted, "root/kid"))
 	}
@@ -205,6 +209,9 @@ func TestCrashLoopingIsVisibleInTree(t *testing.T) {
 	sub.Add("kid", p)
 	s.Add("sub", sub)
 	start(t, s)
+	// sub starts its kid in its start phase, before the root records sub
+	// as running: wait for both.
+	rec.wait(1, is(Started, "root/sub"))
 	rec.wait(1, is(Started, "root/sub/kid"))
 	p.fail()
 	rec.wait(1, is(BackingOff, "root/sub/kid"))
@@ -223,6 +230,7 @@ func TestCrashLoopingIsVisibleInTree(t *testing.T) {
 	if got := find("root/sub").State; got != StateRunning {
 		t.Errorf("got sub %v; want running", got)
 	}
+	clk.BlockUntil(1) // the backoff's timer is armed (see TestBackoffIsExponentialAndResetsAfterStableRun)
 	clk.Advance(time.Second)
 	rec.wait(1, is(Restarted, "root/sub/kid"))
 	if kid := find("root/sub/kid"); kid.State != StateRunning || kid.Restarts != 1 {
