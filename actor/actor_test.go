@@ -273,7 +273,7 @@ func TestHandlerErrorGoesToHookAndActorContinues(t *testing.T) {
 	}, actor.WithErrorHook(func(_ context.Context, name string, msg any, err error) {
 		failures <- failure{name, msg, err}
 	}))
-	run(t, a)
+	stop := run(t, a)
 	_ = a.Send(context.Background(), 1)
 	_ = a.Send(context.Background(), 2)
 	if f := <-failures; f.actor != "errs" || f.msg != 1 || f.err != boom {
@@ -281,6 +281,11 @@ func TestHandlerErrorGoesToHookAndActorContinues(t *testing.T) {
 	}
 	if i := <-handled; i != 2 {
 		t.Errorf("got %d; want 2 handled after the failure", i)
+	}
+	// The handler of 2 has signalled, but may not have returned: the
+	// counts are final once Run has.
+	if err := stop(); err != nil {
+		t.Fatal(err)
 	}
 	if s := a.Stats(); s.Failed != 1 || s.Handled != 1 {
 		t.Errorf("got %+v; want 1 failed, 1 handled", s)
