@@ -279,20 +279,19 @@ func (kd *Keyed[K, M]) serve(r *keyedRun[K, M], k *keyActor[K, M]) {
 		if asleep {
 			return // k belongs to whoever its next message queues it for
 		}
-		if perr == nil {
+		if perr != nil {
+			k.l.setHandler(nil) // the restart starts from the factory
+			if !kd.restartKey(r, k, perr) {
+				return
+			}
+			continue
+		}
+		if !k.l.halt.Load() {
 			break
 		}
-		k.l.setHandler(nil) // the restart starts from the factory
-		if !kd.restartKey(r, k, perr) {
+		if kd.haltedWait(k) {
 			return
 		}
-	}
-	if k.l.halt.Load() {
-		// The Keyed gave up: k waits for the next Run or the drain.
-		kd.mu.Lock()
-		k.waiting = true
-		kd.mu.Unlock()
-		return
 	}
 	if r.hctx.Err() != nil {
 		// The key refuses first: the Keyed's refusal, run when ctx ended,
@@ -302,6 +301,24 @@ func (kd *Keyed[K, M]) serve(r *keyedRun[K, M], k *keyActor[K, M]) {
 		k.l.drain(r.drainCtx(kd.cfg.drainTimeout))
 		k.mb.finish([]*loop[M]{&k.l})
 	}
+}
+
+// haltedWait makes k, whose loop stopped because it is halted, wait for
+// the next Run or the drain, and reports true; or reports false if the
+// halt was lifted meanwhile, for k to run on. The halt may be one that
+// this Run's start, or its drain after it gave up, is about to lift: a
+// send can queue k for a runner as soon as the Run is stored, or is no
+// longer halted, before startAwake reaches k. startAwake lifts the halts
+// and queues the waiting keys under kd.mu, so the halt read under it says
+// whether a startAwake is still to come and queue k.
+func (kd *Keyed[K, M]) haltedWait(k *keyActor[K, M]) bool {
+	kd.mu.Lock()
+	defer kd.mu.Unlock()
+	if !k.l.halt.Load() {
+		return false
+	}
+	k.waiting = true
+	return true
 }
 
 // restartKey counts k's panic against its intensity and the Keyed's. It
