@@ -175,7 +175,8 @@ func (p *Pool[M]) SetWorkers(n int) {
 // starts a new child beside one it abandoned. When the workers panicked
 // too often, the workers finish the message in hand and Run returns the
 // last [*PanicError]; the queued messages wait for the next Run. If ctx
-// ends meanwhile, the pool drains as above before Run returns. Only one
+// ends meanwhile, the pool drains as above before Run returns; once ctx
+// ended, panics no longer make the pool give up. Only one
 // Run may be active at a time; another returns [ErrAlreadyRunning].
 //
 // The worker goroutines carry the pprof labels "troupe.actor" with the
@@ -212,6 +213,10 @@ func (p *Pool[M]) Run(ctx context.Context) (err error) {
 		deadline := time.NewTimer(p.cfg.drainTimeout + StuckGrace)
 		defer deadline.Stop()
 		stuck := p.waitWorkers(r, deadline.C, nil)
+		// Read again: a panic just before ctx ended may have given up
+		// after the look above, and the workers stopped with what they
+		// hold. Their goroutines have exited: it is final.
+		gaveUp = r.gaveUpNow()
 		if gaveUp && stuck == nil {
 			// The workers stopped with what they hold: drain it here.
 			p.drainAlone(r)
@@ -510,7 +515,9 @@ func (p *Pool[M]) restarted(r *poolRun[M], w *worker[M], perr *PanicError) bool 
 	if w.abandoned {
 		return false
 	}
-	if p.panics.allow(now, p.cfg.workerRestarts, p.cfg.workerWindow) {
+	// Once the Run's context ended, the pool does not give up: its
+	// workers drain, as its Run returns anyway.
+	if p.panics.allow(now, p.cfg.workerRestarts, p.cfg.workerWindow) || r.hctx.Err() != nil {
 		return true
 	}
 	r.giveOnce.Do(func() {

@@ -3,6 +3,7 @@ package actor_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -183,4 +184,51 @@ func TestPoolGaveUpWithAStuckWorkerStopsWithItsContext(t *testing.T) {
 	}
 	close(release)
 	waitFor(t, "the stuck message to count as handled", func() bool { return p.Stats().Handled == 1 })
+}
+
+// TestPoolPanicAfterCancelDoesNotOutliveTheRun: a handler that cancels its
+// Run's context and then panics. The context ended first: the pool drains,
+// and the panicked message is reported, as the pool's Run documents; it
+// must not stay kept for a retry in a later Run. The pool used to give up
+// at that panic when the Run had already looked for a give-up and was
+// draining: the worker then stopped without draining, kept the message for
+// the next Run, and a keyed pool dropped the key's ownership, so that in
+// the next Run the key's later messages could overtake it (a per-key order
+// violation seen in TestSoakPool).
+func TestPoolPanicAfterCancelDoesNotOutliveTheRun(t *testing.T) {
+	const rounds = 300
+	for round := range rounds {
+		var handled, dead atomic.Uint64
+		ctx, cancel := context.WithCancel(context.Background())
+		p := actor.NewPool("late", 1, func(_ context.Context, n int) error {
+			if n == 0 {
+				cancel()
+				panic("late: panics after the cancel")
+			}
+			handled.Add(1)
+			return nil
+		},
+			actor.WithMaxRetries(1),
+			actor.WithLogger(discard),
+			actor.WithDeadLetterHook(func(actor.DeadLetter) { dead.Add(1) }),
+			actor.WithWorkerRestarts(0, time.Hour), // a panic gives up, unless the Run is stopping
+		)
+		for n := range 3 {
+			if err := p.TrySend(n); err != nil {
+				t.Fatal(err)
+			}
+		}
+		err := p.Run(ctx)
+		if err != nil {
+			var pe *actor.PanicError
+			if !errors.As(err, &pe) {
+				t.Fatalf("round %d: Run = %v; want nil or a *PanicError", round, err)
+			}
+		}
+		// The Run's context ended: everything is handled or reported.
+		if got := handled.Load() + dead.Load(); got != 3 {
+			t.Fatalf("round %d: Run = %v; handled %d + dead letters %d of 3: the rest outlives the Run",
+				round, err, handled.Load(), dead.Load())
+		}
+	}
 }
