@@ -264,7 +264,8 @@ func soakPool(t *testing.T, keyed bool) {
 		t.Errorf("events out of publish order: %v", s.disorder)
 	}
 	s.mu.Unlock()
-	if s.panics.Load() == 0 || failures.Load() == 0 || s.cancels.Load() == 0 {
-		t.Errorf("the soak did not exercise panics (%d), give-ups (%d) and cancels (%d)", s.panics.Load(), failures.Load(), s.cancels.Load())
+	// Give-ups and abandoned workers are likely, not certain: logged above.
+	if s.panics.Load() == 0 || s.cancels.Load() == 0 {
+		t.Errorf("the soak did not exercise panics (%d) and cancels (%d)", s.panics.Load(), s.cancels.Load())
 	}
 }
