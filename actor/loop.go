@@ -64,9 +64,14 @@ type loop[M any] struct {
 	// pending is a message whose handler panicked and that is to be retried
 	// first thing when the loop runs again (see hasPending). It is made
 	// when it is kept, rare enough that a loop that keeps none holds no
-	// room for it.
+	// room for it. attempts counts the handler's attempts at it.
 	pending  *pendingMsg[M]
-	attempts int
+	attempts int32
+	// spill makes the loop give back the rest of its batch after the
+	// message in hand (see spillRest): its pool no longer has it alone. It
+	// is written by another goroutine. (Beside attempts, in the word they
+	// share.)
+	spill atomic.Bool
 
 	// wake is signalled when a message is pushed while the loop is parked,
 	// or when it must stop.
@@ -198,6 +203,9 @@ func (l *loop[M]) work(ctx context.Context, done <-chan struct{}) (perr *PanicEr
 			err = l.handleHooked(ctx, cur, curCarried)
 		}
 		l.count(ctx, cur, err)
+		if l.spill.Load() {
+			l.spillRest()
+		}
 		select {
 		case <-done:
 			return nil, true // the drain handles the rest, with its own context
@@ -208,6 +216,52 @@ func (l *loop[M]) work(ctx context.Context, done <-chan struct{}) (perr *PanicEr
 		}
 	}
 	return nil, false
+}
+
+// spillRest gives back the messages of the batch not handed to the handler
+// yet, for any worker of the pool to take: the loop took them as a pool's
+// only worker, and the pool has more workers now (see SetWorkers), which
+// are not to wait for its handler. A keyed pool's loop keeps what it
+// holds, for its keys' order.
+func (l *loop[M]) spillRest() {
+	l.spill.Store(false)
+	rest := l.batch[l.next:]
+	if len(rest) == 0 {
+		return
+	}
+	mb := l.mb
+	mb.mu.Lock()
+	if !mb.shared { // alone again
+		mb.mu.Unlock()
+		return
+	}
+	if mb.spill == nil {
+		mb.spill = new([]pendingMsg[M])
+	}
+	for i := range rest {
+		var c any
+		if l.carried != nil {
+			c, l.carried[l.next+i] = l.carried[l.next+i], nil
+		}
+		*mb.spill = append(*mb.spill, pendingMsg[M]{rest[i], c})
+		rest[i] = *new(M)
+	}
+	l.batch = l.batch[:l.next]
+	// No longer held: the mailbox counts them now, under the same lock as
+	// Stats reads both.
+	l.progress.Add(-uint64(len(rest)))
+	var wake []*loop[M]
+	for range rest {
+		w := mb.popParked()
+		if w == nil {
+			break
+		}
+		wake = append(wake, w)
+	}
+	mb.mu.Unlock()
+	for _, w := range wake {
+		w.wakeUp()
+	}
 }
 
 // refill takes the next messages from the mailbox, waiting while there are
@@ -328,7 +382,10 @@ func (l *loop[M]) take(park bool) (took, more bool) {
 	case l.mb.key != nil:
 		k = l.mb.takeKeyed(l, l.batch, l.carried)
 	case !l.dismissed:
-		k = l.mb.q.take(l.batch, l.carried)
+		// What a worker gave back first: it is older than the queue.
+		if k = l.mb.takeSpilled(l.batch, l.carried); k == 0 {
+			k = l.mb.q.take(l.batch, l.carried)
+		}
 	}
 	more = k > 0 || !(l.dismissed || l.halt.Load())
 	if k > 0 {
@@ -453,12 +510,12 @@ func (l *loop[M]) onPanic(m M, c any, retry bool, perr *PanicError) {
 		l.attempts = 0
 	}
 	l.attempts++
-	l.mb.cfg.logPanic(l.mb.name, int(l.id), l.attempts, perr)
-	if l.attempts <= l.mb.cfg.maxRetries {
+	l.mb.cfg.logPanic(l.mb.name, int(l.id), int(l.attempts), perr)
+	if int(l.attempts) <= l.mb.cfg.maxRetries {
 		l.pending, l.hasPending = &pendingMsg[M]{m, c}, true
 		return
 	}
-	l.mb.deadLetter(m, newPanicked(perr), l.attempts)
+	l.mb.deadLetter(m, newPanicked(perr), int(l.attempts))
 	l.attempts = 0
 }
 
@@ -467,7 +524,7 @@ func (l *loop[M]) onPanic(m M, c any, retry bool, perr *PanicError) {
 // kept for a retry is reported: the actor is stopping.
 func (l *loop[M]) drain(ctx context.Context) {
 	if l.hasPending {
-		m, n := l.pending.m, l.attempts
+		m, n := l.pending.m, int(l.attempts)
 		l.clearPending()
 		l.attempts = 0
 		l.mb.deadLetter(m, errStoppedBeforeRetry, n)

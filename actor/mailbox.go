@@ -35,8 +35,10 @@ type mailbox[M any] struct {
 	// shared is set while several loops take from the mailbox (a pool of
 	// more than one worker): each then takes one message at a time, so
 	// that a message waits for the first free worker, never behind the
-	// batch of a busy one. A single loop takes batches (see batchSize).
-	// (Beside state, in the room its alignment leaves.)
+	// batch of a busy one. A single loop takes batches (see batchSize);
+	// once it is no longer alone, it gives back those of its batch it has
+	// not started (see loop.spillRest). (Beside state, in the room its
+	// alignment leaves.)
 	shared bool
 	// stop is closed when a Run's context ends, waking the senders waiting
 	// for room; the first sender that waits makes it, so that a mailbox
@@ -50,6 +52,12 @@ type mailbox[M any] struct {
 	// room is closed when messages are taken, waking the senders waiting
 	// for room; the first sender that waits makes it.
 	room chan struct{}
+
+	// spill holds, oldest first, the messages a pool's worker took in a
+	// batch while it was the only worker and gave back when it no longer
+	// was (see loop.spillRest), for any worker to take before the queue.
+	// It is made at the first such message.
+	spill *[]pendingMsg[M]
 
 	// key is set for a keyed pool; owners and backlogged are its state
 	// (see takeKeyed).
@@ -129,16 +137,25 @@ func (mb *mailbox[M]) put(m M, c any) (seq uint64, wake *loop[M], err error) {
 func (mb *mailbox[M]) push(m M, c any) (seq uint64, wake *loop[M], err error) {
 	mb.wait.ready()
 	mb.q.push(m, c)
-	if n := len(mb.parked); n > 0 {
-		wake = mb.parked[n-1]
-		wake.parked = false
-		mb.parked[n-1] = nil
-		mb.parked = mb.parked[:n-1]
-		if wake.sched != nil {
-			wake.sched.unparked()
-		}
+	return mb.q.pushed, mb.popParked(), nil
+}
+
+// popParked takes the loop parked last off the parked loops, for the
+// caller to wake once the lock is released, or returns nil if none is
+// parked. mb.mu is held.
+func (mb *mailbox[M]) popParked() *loop[M] {
+	n := len(mb.parked)
+	if n == 0 {
+		return nil
 	}
-	return mb.q.pushed, wake, nil
+	l := mb.parked[n-1]
+	l.parked = false
+	mb.parked[n-1] = nil
+	mb.parked = mb.parked[:n-1]
+	if l.sched != nil {
+		l.sched.unparked()
+	}
+	return l
 }
 
 // accepted does what follows putting the message with sequence number seq
@@ -284,7 +301,48 @@ func (mb *mailbox[M]) stopIdle(f func()) bool {
 
 // queued returns the messages in the queue and in the backlogs. mb.mu is
 // held.
-func (mb *mailbox[M]) queued() int { return mb.q.n + mb.backlogged }
+func (mb *mailbox[M]) queued() int { return mb.q.n + mb.backlogged + mb.spilled() }
+
+// spilled returns the number of messages given back by a worker (see
+// spill). mb.mu is held.
+func (mb *mailbox[M]) spilled() int {
+	if mb.spill == nil {
+		return 0
+	}
+	return len(*mb.spill)
+}
+
+// takeSpilled moves the oldest messages given back by a worker into dst
+// and dstCarried, and returns how many. mb.mu is held.
+func (mb *mailbox[M]) takeSpilled(dst []M, dstCarried []any) int {
+	if mb.spilled() == 0 {
+		return 0
+	}
+	s := *mb.spill
+	k := min(len(s), len(dst))
+	for i := range k {
+		dst[i] = s[i].m
+		if dstCarried != nil {
+			dstCarried[i] = s[i].carried
+		}
+	}
+	clear(s[:k])
+	*mb.spill = s[k:]
+	if len(*mb.spill) == 0 {
+		*mb.spill = s[:0]
+	}
+	return k
+}
+
+// popSpilled removes and returns the oldest message given back by a
+// worker, if any. mb.mu is held.
+func (mb *mailbox[M]) popSpilled() (m M, ok bool) {
+	var one [1]M
+	if mb.takeSpilled(one[:], nil) == 0 {
+		return m, false
+	}
+	return one[0], true
+}
 
 // retire is Retire of the mailbox's owner, whose loops are given: when no
 // Run is active, sends fail with ErrStopped from now on, and every message
@@ -308,7 +366,7 @@ func (mb *mailbox[M]) retire(loops []*loop[M], reason error) {
 	mb.stopIdle(func() {
 		for _, l := range loops {
 			if l.hasPending {
-				left = append(left, letter{l.pending.m, pendingReason, l.attempts})
+				left = append(left, letter{l.pending.m, pendingReason, int(l.attempts)})
 				l.clearPending()
 			}
 			for m, ok := l.nextHeld(); ok; m, ok = l.nextHeld() {
@@ -321,6 +379,9 @@ func (mb *mailbox[M]) retire(loops []*loop[M], reason error) {
 			l.dropBacklog()
 		}
 		clear(mb.owners)
+		for m, ok := mb.popSpilled(); ok; m, ok = mb.popSpilled() {
+			left = append(left, letter{m, reason, 0})
+		}
 		for m, _, ok := mb.q.pop(); ok; m, _, ok = mb.q.pop() {
 			left = append(left, letter{m, reason, 0})
 		}
@@ -340,7 +401,10 @@ var errRetiredPending = fmt.Errorf("%w before its retry: %w", ErrStopped, ErrPan
 func (mb *mailbox[M]) reject(reason error) {
 	for {
 		mb.mu.Lock()
-		m, _, ok := mb.q.pop()
+		m, ok := mb.popSpilled()
+		if !ok {
+			m, _, ok = mb.q.pop()
+		}
 		mb.mu.Unlock()
 		if !ok {
 			return

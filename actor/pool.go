@@ -24,8 +24,10 @@ import (
 // order, and nothing orders the handling of two messages across workers.
 // The workers of a pool of several take one message at a time, so a message
 // waits for the first free worker, never behind a busy one; a pool's only
-// worker takes up to 32 at once, as an [Actor] does (those it holds when
-// [Pool.SetWorkers] adds workers stay with it). With
+// worker takes up to 32 at once, as an [Actor] does, and when
+// [Pool.SetWorkers] adds workers it gives back those it has not started
+// as soon as the message in hand is done, for any worker to take first.
+// With
 // [KeyBy], messages of the same key are handled one at a time, in the order
 // they were accepted, by whichever worker holds that key's earlier
 // messages; a key nobody holds goes to any free worker, so a worker stuck on
@@ -437,6 +439,12 @@ func (p *Pool[M]) apply(r *poolRun[M], first bool) {
 			active--
 		}
 	}
+	if active > 1 && !p.mb.shared && p.mb.key == nil {
+		// The sole worker gives back the rest of its batch (see spill).
+		for _, w := range p.workers {
+			w.spill.Store(true)
+		}
+	}
 	p.mb.shared = active > 1
 }
 
@@ -536,7 +544,7 @@ func (p *Pool[M]) restarted(r *poolRun[M], w *worker[M], perr *PanicError) bool 
 // taken.
 func (w *worker[M]) reportLeft() {
 	if w.hasPending {
-		m, n := w.pending.m, w.attempts
+		m, n := w.pending.m, int(w.attempts)
 		w.clearPending()
 		w.attempts = 0
 		w.mb.deadLetter(m, errStoppedBeforeRetry, n)

@@ -850,3 +850,57 @@ func TestPoolBusyWorkerHoldsNoMessage(t *testing.T) {
 	}
 	close(stuck)
 }
+
+// TestPoolWorkersAddedShareTheSoleWorkersBatch: a pool's only worker takes
+// up to a batch of messages at once. When SetWorkers gives it company, it
+// gives back those of its batch it has not started as soon as its handler
+// returns, so that they do not wait behind a slow one: here the second
+// message blocks, and the rest of the first batch is handled meanwhile by
+// the new worker. (They waited behind it.)
+func TestPoolWorkersAddedShareTheSoleWorkersBatch(t *testing.T) {
+	const n = 20 // all in the sole worker's first batch; n itself is a probe
+	first, second := make(chan struct{}), make(chan struct{})
+	entered, probed := make(chan int, 2), make(chan struct{})
+	var handled atomic.Int64
+	rest := make(chan struct{})
+	p := actor.NewPool("grows", 1, func(_ context.Context, i int) error {
+		switch i {
+		case 0:
+			entered <- i
+			<-first
+		case 1:
+			entered <- i
+			<-second
+		case n:
+			close(probed)
+		default:
+			if handled.Add(1) == n-2 {
+				close(rest)
+			}
+		}
+		return nil
+	}, actor.WithMailbox(n))
+	// Everything is queued before Run: the first take finds all n.
+	for i := range n {
+		if err := p.TrySend(i); err != nil {
+			t.Fatalf("TrySend(%d) = %v", i, err)
+		}
+	}
+	run(t, p)
+	<-entered // the sole worker holds the whole batch, and is busy
+	p.SetWorkers(2)
+	// SetWorkers does not wait for the new worker: the probe, which only
+	// it can take, says it runs.
+	if err := p.TrySend(n); err != nil {
+		t.Fatalf("TrySend(%d) = %v", n, err)
+	}
+	<-probed
+	close(first)
+	<-entered // message 1, on either worker
+	select {
+	case <-rest:
+	case <-t.Context().Done():
+		t.Fatalf("handled %d of the %d messages behind the blocked one", handled.Load(), n-2)
+	}
+	close(second)
+}
