@@ -115,8 +115,9 @@ func (a *Actor[M]) Name() string { return a.mb.name }
 // [ErrStopped]), handles what is queued for up to the drain timeout, reports
 // what is left as dead letters and returns nil. When the handler panics, Run
 // returns a [*PanicError] at once and the queued messages wait for the next
-// Run. Only one Run may be active at a time; another returns
-// [ErrAlreadyRunning].
+// Run; once ctx is done, a panic no longer cuts the stop short: the actor
+// drains as above and Run returns the [*PanicError]. Only one Run may be
+// active at a time; another returns [ErrAlreadyRunning].
 //
 // The goroutine carries the pprof label "troupe.actor" with the actor's name
 // while it runs, beside any labels in ctx (a supervisor adds the actor's path
@@ -182,7 +183,11 @@ func (a *Actor[M]) end(ctx, hctx context.Context, perr *PanicError) error {
 	stopped := a.refusal.disarm()
 	var err error
 	if perr != nil {
-		if stopped {
+		// A panic after ctx ended is part of the stop, even if the
+		// refusal had not run yet (the context sets its error before it
+		// starts its AfterFuncs): the actor drains, as a Pool and a Keyed
+		// do.
+		if stopped && ctx.Err() == nil {
 			// A crash, not a stop: the queue waits for the next Run.
 			a.mb.state.Store(idle)
 			return perr

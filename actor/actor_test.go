@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -702,4 +703,66 @@ func TestHandlerContextIsTheRuns(t *testing.T) {
 	three := tagged{Context: context.WithValue(bg, ctxKey{}, "three"), tags: []string{"x"}}
 	crashRun(three, "three")
 	crashRun(tagged{Context: context.WithValue(bg, ctxKey{}, "four")}, "four")
+}
+
+// TestPanicAfterCancelStillDrains: a handler that cancels its Run's context
+// and then panics. The context ended first, so the actor stops: it drains
+// the queue and reports the panicked message, and Run returns the
+// *PanicError. The Run's context here starts its AfterFuncs late, as the
+// context package allows (a context sets its error before it starts them):
+// the actor used to take the panic for a crash when its refusal had not
+// started yet, and left the queue for a next Run that a stopping
+// supervisor never starts.
+func TestPanicAfterCancelStillDrains(t *testing.T) {
+	var handled, dead atomic.Uint64
+	inner, cancel := context.WithCancel(context.Background())
+	ctx := &lateAfterFuncs{Context: inner}
+	a := actor.New("late", func(_ context.Context, n int) error {
+		if n == 0 {
+			cancel()
+			panic("late: panics after the cancel")
+		}
+		handled.Add(1)
+		return nil
+	}, actor.WithLogger(discard), actor.WithDeadLetterHook(func(actor.DeadLetter) { dead.Add(1) }))
+	for n := range 3 {
+		if err := a.TrySend(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var pe *actor.PanicError
+	if err := a.Run(ctx); !errors.As(err, &pe) {
+		t.Fatalf("Run = %v; want a *PanicError", err)
+	}
+	if got := handled.Load() + dead.Load(); got != 3 {
+		t.Fatalf("handled %d + dead letters %d of 3 when Run returned", handled.Load(), dead.Load())
+	}
+}
+
+// lateAfterFuncs is a context whose AfterFunc method keeps the functions
+// and never starts them: they are always still to start, even once the
+// context is done, as they are for a moment in any context.
+type lateAfterFuncs struct {
+	context.Context
+	mu  sync.Mutex
+	fns map[int]func()
+	n   int
+}
+
+func (c *lateAfterFuncs) AfterFunc(f func()) (stop func() bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.fns == nil {
+		c.fns = map[int]func(){}
+	}
+	c.n++
+	id := c.n
+	c.fns[id] = f
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		_, ok := c.fns[id]
+		delete(c.fns, id)
+		return ok
+	}
 }
