@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -81,7 +82,9 @@ func startService(t *testing.T, interval time.Duration) *service {
 			t.Errorf("supervisor Run = %v; want nil", err)
 		}
 	})
+	skusRan := make(chan struct{})
 	wg.Go(func() {
+		defer close(skusRan)
 		if err := s.skus.Run(ctx); err != nil {
 			t.Errorf("keyed Run = %v; want nil", err)
 		}
@@ -92,6 +95,17 @@ func startService(t *testing.T, interval time.Duration) *service {
 		_ = s.bus.Close(context.Background())
 	}
 	t.Cleanup(s.stop)
+	// Nothing else waits for the keyed actors' Run to begin, and the page
+	// shows them running only once it has: a snapshot taken before would
+	// show skus stopped.
+	for !s.skus.Stats().Running {
+		select {
+		case <-skusRan:
+			t.Fatal("keyed Run returned before it began")
+		default:
+		}
+		runtime.Gosched()
+	}
 	return s
 }
 

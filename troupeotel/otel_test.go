@@ -119,7 +119,10 @@ func TestProcessSpanChainsThroughSends(t *testing.T) {
 	if err := bill.Send(context.Background(), 1); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "ship handled", func() bool { return ship.Stats().Handled == 1 })
+	// ship may handle the message, and count it, before bill's handler has
+	// returned from the Send that woke ship and ended its span: both spans
+	// have ended once both actors have counted their message.
+	waitFor(t, "bill and ship handled", func() bool { return bill.Stats().Handled == 1 && ship.Stats().Handled == 1 })
 	spans := sr.Ended()
 	if len(spans) != 2 {
 		t.Fatalf("got %d spans; want 2", len(spans))
