@@ -34,10 +34,10 @@ type keyedSoak struct {
 	cancels   atomic.Uint64
 
 	ok, errs, panics, factoryFailures atomic.Uint64
-	// Dead letters by reason.
-	dlPanicked, dlKeyRestarts, dlFactory, dlDrain, dlStopped, dlOther atomic.Uint64
-	// Bus drops by reason.
-	busTimeout, busCanceled, busRejected, busOther atomic.Uint64
+	// Dead letters by reason: the Keyed's own, then the others.
+	dlKeyRestarts, dlFactory atomic.Uint64
+	dead                     deadLetters
+	drops                    busDrops
 
 	mu       sync.Mutex
 	disorder []string
@@ -95,27 +95,8 @@ func (s *keyedSoak) deadLetter(dl actor.DeadLetter) {
 		s.dlFactory.Add(1)
 	case errors.Is(dl.Reason, actor.ErrKeyRestarts):
 		s.dlKeyRestarts.Add(1)
-	case errors.Is(dl.Reason, actor.ErrPanicked):
-		s.dlPanicked.Add(1)
-	case errors.Is(dl.Reason, actor.ErrDrainTimeout):
-		s.dlDrain.Add(1)
-	case errors.Is(dl.Reason, actor.ErrStopped):
-		s.dlStopped.Add(1)
 	default:
-		s.dlOther.Add(1)
-	}
-}
-
-func (s *keyedSoak) busDeadLetter(dl bus.DeadLetter) {
-	switch {
-	case errors.Is(dl.Reason, bus.ErrCanceled):
-		s.busCanceled.Add(1)
-	case errors.Is(dl.Reason, bus.ErrTimeout):
-		s.busTimeout.Add(1)
-	case errors.Is(dl.Reason, bus.ErrRejected):
-		s.busRejected.Add(1)
-	default:
-		s.busOther.Add(1)
+		s.dead.count(dl)
 	}
 }
 
@@ -132,7 +113,7 @@ func TestSoakKeyed(t *testing.T) {
 		}
 	})
 	s := &keyedSoak{}
-	b := bus.New(bus.WithLogger(discard), bus.WithDeadLetterHook(s.busDeadLetter), bus.WithSlowHook(func(bus.SlowSubscriber) {}))
+	b := bus.New(bus.WithLogger(discard), bus.WithDeadLetterHook(s.drops.count), bus.WithSlowHook(func(bus.SlowSubscriber) {}))
 	const customers = 200
 	kd := actor.NewKeyed("customers", s.newHandler(seed),
 		actor.WithMailbox(16),
@@ -212,19 +193,19 @@ func TestSoakKeyed(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	dead := s.dlPanicked.Load() + s.dlKeyRestarts.Load() + s.dlFactory.Load() + s.dlDrain.Load() + s.dlStopped.Load() + s.dlOther.Load()
-	drops := s.busTimeout.Load() + s.busCanceled.Load() + s.busRejected.Load() + s.busOther.Load()
+	dead := s.dlKeyRestarts.Load() + s.dlFactory.Load() + s.dead.total()
+	drops := s.drops.total()
 	got := s.ok.Load() + s.errs.Load() + dead + drops
 	st := kd.Stats()
 	t.Logf("published %d: handled %d, errors %d, panics %d, dead letters %d (panicked %d, key restarts %d, factory %d, drain %d, stopped %d), bus drops %d (timeout %d, canceled %d, rejected %d); keys created %d, passivated %d, restarted %d, removed %d; factory failures %d; Keyed runs %d, failures %d, cancelled by a handler %d",
-		published.Load(), s.ok.Load(), s.errs.Load(), s.panics.Load(), dead, s.dlPanicked.Load(), s.dlKeyRestarts.Load(), s.dlFactory.Load(), s.dlDrain.Load(), s.dlStopped.Load(),
-		drops, s.busTimeout.Load(), s.busCanceled.Load(), s.busRejected.Load(), st.Created, st.Passivated, st.Restarted, st.Removed, s.factoryFailures.Load(), keyedRuns.Load(), keyedFailures.Load(), s.cancels.Load())
+		published.Load(), s.ok.Load(), s.errs.Load(), s.panics.Load(), dead, s.dead.panicked.Load(), s.dlKeyRestarts.Load(), s.dlFactory.Load(), s.dead.drain.Load(), s.dead.stopped.Load(),
+		drops, s.drops.timeout.Load(), s.drops.canceled.Load(), s.drops.rejected.Load(), st.Created, st.Passivated, st.Restarted, st.Removed, s.factoryFailures.Load(), keyedRuns.Load(), keyedFailures.Load(), s.cancels.Load())
 	if got != published.Load() {
 		t.Errorf("published %d != handled %d + errors %d + dead letters %d + bus drops %d; off by %d",
 			published.Load(), s.ok.Load(), s.errs.Load(), dead, drops, int64(published.Load())-int64(got))
 	}
-	if s.dlOther.Load() != 0 || s.busOther.Load() != 0 {
-		t.Errorf("dead letters without a known reason: Keyed %d, bus %d", s.dlOther.Load(), s.busOther.Load())
+	if s.dead.other.Load() != 0 || s.drops.other.Load() != 0 {
+		t.Errorf("dead letters without a known reason: Keyed %d, bus %d", s.dead.other.Load(), s.drops.other.Load())
 	}
 	if s.mu.Lock(); len(s.disorder) > 0 {
 		t.Errorf("events out of publish order: %v", s.disorder)

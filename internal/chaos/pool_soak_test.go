@@ -33,10 +33,9 @@ type poolSoak struct {
 	cancels   atomic.Uint64
 
 	ok, errs, panics, stuck atomic.Uint64
-	// Dead letters by reason.
-	dlPanicked, dlDrain, dlStopped, dlOther atomic.Uint64
-	// Bus drops by reason.
-	busTimeout, busCanceled, busRejected, busOther atomic.Uint64
+	// Dead letters reported by the pool and by the bus.
+	dead  deadLetters
+	drops busDrops
 
 	// keyed checks, for a keyed pool, that each key sees each publisher's
 	// events in order.
@@ -99,32 +98,6 @@ func (s *poolSoak) handler(seed uint64) actor.Handler[PoolJob] {
 	}
 }
 
-func (s *poolSoak) deadLetter(dl actor.DeadLetter) {
-	switch {
-	case errors.Is(dl.Reason, actor.ErrPanicked):
-		s.dlPanicked.Add(1)
-	case errors.Is(dl.Reason, actor.ErrDrainTimeout):
-		s.dlDrain.Add(1)
-	case errors.Is(dl.Reason, actor.ErrStopped):
-		s.dlStopped.Add(1)
-	default:
-		s.dlOther.Add(1)
-	}
-}
-
-func (s *poolSoak) busDeadLetter(dl bus.DeadLetter) {
-	switch {
-	case errors.Is(dl.Reason, bus.ErrCanceled):
-		s.busCanceled.Add(1)
-	case errors.Is(dl.Reason, bus.ErrTimeout):
-		s.busTimeout.Add(1)
-	case errors.Is(dl.Reason, bus.ErrRejected):
-		s.busRejected.Add(1)
-	default:
-		s.busOther.Add(1)
-	}
-}
-
 // TestSoakPool runs the pool member, on a plain pool and on a keyed one
 // (KeyBy), for the soak's duration each, and checks that every published
 // event was handled, failed, reported as a dead letter by the pool or
@@ -146,13 +119,13 @@ func soakPool(t *testing.T, keyed bool) {
 		}
 	})
 	s := &poolSoak{keyed: keyed, last: map[[2]int]int{}}
-	b := bus.New(bus.WithLogger(discard), bus.WithDeadLetterHook(s.busDeadLetter), bus.WithSlowHook(func(bus.SlowSubscriber) {}))
+	b := bus.New(bus.WithLogger(discard), bus.WithDeadLetterHook(s.drops.count), bus.WithSlowHook(func(bus.SlowSubscriber) {}))
 	const keys = 50
 	opts := []actor.PoolOption{
 		actor.WithMailbox(64),
 		actor.WithDrainTimeout(drainTimeout),
 		actor.WithLogger(discard),
-		actor.WithDeadLetterHook(s.deadLetter),
+		actor.WithDeadLetterHook(s.dead.count),
 		actor.WithErrorHook(func(context.Context, string, any, error) {}),
 		actor.WithMaxRetries(1),
 		actor.WithWorkerRestarts(12, 100*time.Millisecond),
@@ -247,18 +220,17 @@ func soakPool(t *testing.T, keyed bool) {
 	// wait for every goroutine to be gone before counting.
 	goleak.VerifyNone(t)
 
-	dead := s.dlPanicked.Load() + s.dlDrain.Load() + s.dlStopped.Load() + s.dlOther.Load()
-	drops := s.busTimeout.Load() + s.busCanceled.Load() + s.busRejected.Load() + s.busOther.Load()
+	dead, drops := s.dead.total(), s.drops.total()
 	got := s.ok.Load() + s.errs.Load() + dead + drops
 	t.Logf("published %d: handled %d, errors %d, panics %d, dead letters %d (panicked %d, drain %d, stopped %d), bus drops %d (timeout %d, canceled %d, rejected %d); Runs %d, failures %d, cancelled by a handler %d, stuck handlers %d, Runs that abandoned workers %d",
-		published.Load(), s.ok.Load(), s.errs.Load(), s.panics.Load(), dead, s.dlPanicked.Load(), s.dlDrain.Load(), s.dlStopped.Load(),
-		drops, s.busTimeout.Load(), s.busCanceled.Load(), s.busRejected.Load(), runs.Load(), failures.Load(), s.cancels.Load(), s.stuck.Load(), abandons.Load())
+		published.Load(), s.ok.Load(), s.errs.Load(), s.panics.Load(), dead, s.dead.panicked.Load(), s.dead.drain.Load(), s.dead.stopped.Load(),
+		drops, s.drops.timeout.Load(), s.drops.canceled.Load(), s.drops.rejected.Load(), runs.Load(), failures.Load(), s.cancels.Load(), s.stuck.Load(), abandons.Load())
 	if got != published.Load() {
 		t.Errorf("published %d != handled %d + errors %d + dead letters %d + bus drops %d; off by %d",
 			published.Load(), s.ok.Load(), s.errs.Load(), dead, drops, int64(published.Load())-int64(got))
 	}
-	if s.dlOther.Load() != 0 || s.busOther.Load() != 0 {
-		t.Errorf("dead letters without a known reason: pool %d, bus %d", s.dlOther.Load(), s.busOther.Load())
+	if s.dead.other.Load() != 0 || s.drops.other.Load() != 0 {
+		t.Errorf("dead letters without a known reason: pool %d, bus %d", s.dead.other.Load(), s.drops.other.Load())
 	}
 	if s.mu.Lock(); len(s.disorder) > 0 {
 		t.Errorf("events out of publish order: %v", s.disorder)
