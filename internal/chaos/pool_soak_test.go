@@ -104,13 +104,23 @@ func (s *poolSoak) handler(seed uint64) actor.Handler[PoolJob] {
 // dropped by the bus with a reason, exactly once, and that in the keyed
 // pool each key saw each publisher's events in order.
 func TestSoakPool(t *testing.T) {
-	for _, keyed := range []bool{false, true} {
-		name := map[bool]string{false: "plain", true: "keyed"}[keyed]
-		t.Run(name, func(t *testing.T) { soakPool(t, keyed) })
+	for _, tt := range []struct {
+		name   string
+		keyed  bool
+		policy bus.Policy
+	}{
+		{"plain", false, bus.Block},
+		{"keyed", true, bus.Block},
+		// Evictions from a pool's queue: a keyed pool's backlogs are not
+		// evicted from, and per-key order holds.
+		{"plain drop oldest", false, bus.DropOldest},
+		{"keyed drop oldest", true, bus.DropOldest},
+	} {
+		t.Run(tt.name, func(t *testing.T) { soakPool(t, tt.keyed, tt.policy) })
 	}
 }
 
-func soakPool(t *testing.T, keyed bool) {
+func soakPool(t *testing.T, keyed bool, policy bus.Policy) {
 	dur, seed := soakDuration(t)
 	t.Logf("pool soak: %v, seed %d", dur, seed)
 	t.Cleanup(func() {
@@ -134,7 +144,7 @@ func soakPool(t *testing.T, keyed bool) {
 		opts = append(opts, actor.KeyBy(func(e PoolJob) uint64 { return uint64(e.Key) }))
 	}
 	p := actor.NewPool("jobs", 3, s.handler(seed), opts...)
-	sub, err := bus.Subscribe(b, p, bus.WithPolicy(bus.Block), bus.WithTimeout(blockTimeout))
+	sub, err := bus.Subscribe(b, p, bus.WithPolicy(policy), bus.WithTimeout(blockTimeout))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,6 +209,11 @@ func soakPool(t *testing.T, keyed bool) {
 					t.Errorf("publisher %d: Publish = %v; want nil or *DeliveryError", pub, err)
 					return
 				}
+				if policy != bus.Block && n%64 == 0 {
+					// Publishers that never wait would leave the
+					// workers little of the machine.
+					time.Sleep(time.Millisecond)
+				}
 			}
 		})
 	}
@@ -222,9 +237,9 @@ func soakPool(t *testing.T, keyed bool) {
 
 	dead, drops := s.dead.total(), s.drops.total()
 	got := s.ok.Load() + s.errs.Load() + dead + drops
-	t.Logf("published %d: handled %d, errors %d, panics %d, dead letters %d (panicked %d, drain %d, stopped %d), bus drops %d (timeout %d, canceled %d, rejected %d); Runs %d, failures %d, cancelled by a handler %d, stuck handlers %d, Runs that abandoned workers %d",
+	t.Logf("published %d: handled %d, errors %d, panics %d, dead letters %d (panicked %d, drain %d, stopped %d), bus drops %d (oldest %d, timeout %d, canceled %d, rejected %d); Runs %d, failures %d, cancelled by a handler %d, stuck handlers %d, Runs that abandoned workers %d",
 		published.Load(), s.ok.Load(), s.errs.Load(), s.panics.Load(), dead, s.dead.panicked.Load(), s.dead.drain.Load(), s.dead.stopped.Load(),
-		drops, s.drops.timeout.Load(), s.drops.canceled.Load(), s.drops.rejected.Load(), runs.Load(), failures.Load(), s.cancels.Load(), s.stuck.Load(), abandons.Load())
+		drops, s.drops.oldest.Load(), s.drops.timeout.Load(), s.drops.canceled.Load(), s.drops.rejected.Load(), runs.Load(), failures.Load(), s.cancels.Load(), s.stuck.Load(), abandons.Load())
 	if got != published.Load() {
 		t.Errorf("published %d != handled %d + errors %d + dead letters %d + bus drops %d; off by %d",
 			published.Load(), s.ok.Load(), s.errs.Load(), dead, drops, int64(published.Load())-int64(got))
