@@ -82,12 +82,14 @@ func (c *childContext) Value(key any) any {
 // of theirs (context.AfterFunc's f then starts in its own goroutine): so
 // f is called on the goroutine that cancels, as context.WithCancel's
 // children are, and a context made from this one is done by the time
-// cancel returns.
+// cancel returns. On a context already cancelled, f starts in a goroutine
+// of its own: the context package registers while holding the lock of the
+// context it makes, which its f takes.
 func (c *childContext) AfterFunc(f func()) (stop func() bool) {
 	c.mu.Lock()
 	if c.canceled {
 		c.mu.Unlock()
-		f()
+		go f()
 		return func() bool { return false }
 	}
 	c.lastID++

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime/pprof"
+	"sync"
 	"testing"
 	"time"
 )
@@ -118,4 +119,38 @@ type childValuesBaseline struct {
 	context.Context
 	runner   Runner
 	shutdown time.Duration
+}
+
+// TestChildContextAfterFuncOnceCancelledCallsElsewhere: on a cancelled
+// context, AfterFunc must not call f on its caller's goroutine. The
+// context package registers a context made from this one while holding
+// that context's lock, with an f that takes the same lock: a cancel that
+// lands between the package's look at Done and its call to AfterFunc
+// deadlocked the goroutine making the context (a pgoutbox relay's batch
+// hung so, 3 times in a few hundred runs of its supervisor test). Here the
+// caller holds the lock f takes.
+func TestChildContextAfterFuncOnceCancelledCallsElsewhere(t *testing.T) {
+	c := newChildContext(context.Background(), nil, 0)
+	c.cancel()
+	var mu sync.Mutex
+	called := make(chan struct{})
+	registered := make(chan struct{})
+	go func() {
+		mu.Lock()
+		c.AfterFunc(func() {
+			mu.Lock()
+			close(called)
+			mu.Unlock()
+		})
+		mu.Unlock()
+		close(registered)
+	}()
+	guard := time.NewTimer(10 * time.Second) // a guard against the hang, not a timing assertion
+	defer guard.Stop()
+	select {
+	case <-registered:
+	case <-guard.C:
+		t.Fatal("AfterFunc on a cancelled context called f on its caller, which holds the lock f takes: deadlock")
+	}
+	<-called
 }
