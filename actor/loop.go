@@ -52,10 +52,10 @@ type loop[M any] struct {
 	// batch holds the messages taken from the mailbox and not handed to
 	// the handler yet, from batch[next]; its capacity, batchCap, the most
 	// taken at once. It is made at the first take that finds messages:
-	// an idle actor holds no buffer.
+	// an idle actor holds no buffer. (next and batchCap share a word.)
 	batch    []M
-	next     int
-	batchCap int
+	next     int32
+	batchCap int32
 	// carried, parallel to batch, holds what the messages carry when the
 	// mailbox has a Propagator; nil otherwise. inHandCarried is what the
 	// message handed out last by nextHeld carries.
@@ -106,7 +106,7 @@ func (l *loop[M]) init(mb *mailbox[M], h Handler[M], id, batch int) {
 	}
 	l.setHandler(h)
 	_, l.asks = any(*new(M)).(abandoner)
-	l.batchCap = min(batch, mb.q.size)
+	l.batchCap = int32(min(batch, mb.q.size))
 	l.wake = make(chan struct{}, 1)
 }
 
@@ -189,7 +189,7 @@ func (l *loop[M]) work(ctx context.Context, done <-chan struct{}) (perr *PanicEr
 		l.handle(ctx, cur, curCarried)
 		retry = false
 	}
-	for l.next < len(l.batch) {
+	for int(l.next) < len(l.batch) {
 		cur, _ = l.nextHeld()
 		curCarried = l.inHandCarried
 		// handle written out: the handler is called from this frame, one
@@ -241,7 +241,7 @@ func (l *loop[M]) spillRest() {
 	for i := range rest {
 		var c any
 		if l.carried != nil {
-			c, l.carried[l.next+i] = l.carried[l.next+i], nil
+			c, l.carried[int(l.next)+i] = l.carried[int(l.next)+i], nil
 		}
 		*mb.spill = append(*mb.spill, pendingMsg[M]{rest[i], c})
 		rest[i] = *new(M)
@@ -358,7 +358,7 @@ func (l *loop[M]) take(park bool) (took, more bool) {
 	if l.batch == nil && l.mb.queued() > 0 {
 		// The batch is made when there is something to take, out of the
 		// lock: an idle actor holds no buffer.
-		n := l.batchCap
+		n := int(l.batchCap)
 		if l.mb.shared {
 			n = 1
 		}
@@ -421,7 +421,7 @@ func (l *loop[M]) wakeUp() {
 // yet, if any. The message stays counted as held until it is handled or
 // let go.
 func (l *loop[M]) nextHeld() (m M, ok bool) {
-	if l.next == len(l.batch) {
+	if int(l.next) == len(l.batch) {
 		return m, false
 	}
 	m = l.batch[l.next]

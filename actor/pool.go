@@ -501,7 +501,7 @@ func (p *Pool[M]) exited(r *poolRun[M], w *worker[M]) {
 	}
 	defer p.wmu.Unlock()
 	p.mb.mu.Lock()
-	done := w.dismissed && len(w.backlog()) == 0 && !w.holdsKey() && !w.hasPending && w.next == len(w.batch)
+	done := w.dismissed && len(w.backlog()) == 0 && !w.holdsKey() && !w.hasPending && int(w.next) == len(w.batch)
 	p.mb.mu.Unlock()
 	if !done {
 		return
