@@ -45,8 +45,14 @@ func TestMain(m *testing.M) {
 			flag.Set("test.skip", "^Example")
 		}
 	}
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(m, ignorePgxClose)
 }
+
+// ignorePgxClose leaves out of goleak's check the goroutine in which pgx
+// closes a connection whose query a cancelled context interrupted: it
+// tells the server and waits for it to close, on pgx's own 15-second
+// deadline, after the call that started it has returned.
+var ignorePgxClose = goleak.IgnoreAnyFunction("github.com/jackc/pgx/v5/pgconn.(*PgConn).asyncClose.func1")
 
 // needDB fails t in CI, and skips it elsewhere, when PostgreSQL does not
 // answer.

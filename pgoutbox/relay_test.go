@@ -374,7 +374,7 @@ func TestPoisonRowIsDeadLetteredAndLaterRowsFlow(t *testing.T) {
 // Run returns nil when its context ends, leaving no goroutine behind (this
 // test is not parallel, so that goleak sees only its own goroutines).
 func TestRunReturnsOnCancel(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer goleak.VerifyNone(t, ignorePgxClose)
 	db := newDB(t)
 	o := db.outbox()
 	db.write(o, event{Key: "k", N: 1})
