@@ -231,7 +231,11 @@ func (l *loop[M]) spillRest() {
 	}
 	mb := l.mb
 	mb.mu.Lock()
-	if !mb.shared { // alone again
+	// Only to the workers of a Run going on, with the loop one of them:
+	// alone again, or draining (the drain handles what each loop holds),
+	// or left behind by its Run (it reports what it holds), the loop keeps
+	// its batch.
+	if !mb.shared || mb.state.Load() != running || l.dismissed {
 		mb.mu.Unlock()
 		return
 	}

@@ -351,6 +351,7 @@ func (p *Pool[M]) abandon(r *poolRun[M]) *StuckWorkersError {
 			continue
 		}
 		w.abandoned = true
+		w.dismissed = true // takes nothing more, gives back nothing (see spillRest)
 		left = append(left, w.backlog()...)
 		w.dropBacklog()
 		if w.held() > 0 {

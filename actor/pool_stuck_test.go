@@ -232,3 +232,52 @@ func TestPoolPanicAfterCancelDoesNotOutliveTheRun(t *testing.T) {
 		}
 	}
 }
+
+// TestPoolAbandonedSoleWorkerReportsItsBatch: a pool's only worker, holding
+// a batch, is stuck in a handler deaf to its context when SetWorkers gives
+// it company, and its Run stops: the Run abandons it. When its handler
+// returns, it reports the rest of its batch as dead letters, as an
+// abandoned worker does, though the pool was retired meanwhile. It used to
+// give them back to the pool (see Pool.SetWorkers), where nothing would
+// take or report them any more (18 messages lost in a run of TestSoakPool).
+func TestPoolAbandonedSoleWorkerReportsItsBatch(t *testing.T) {
+	const n = 10 // all in the sole worker's batch; n itself is a probe
+	release, entered, probed := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var dead deadLetters
+	p := actor.NewPool("abandoned", 1, func(_ context.Context, i int) error {
+		switch i {
+		case 0:
+			close(entered)
+			<-release // ignores its context
+		case n:
+			close(probed)
+		}
+		return nil
+	}, actor.WithMailbox(n), actor.WithDrainTimeout(time.Millisecond), actor.WithDeadLetterHook(dead.hook))
+	for i := range n {
+		if err := p.TrySend(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- p.Run(ctx) }()
+	<-entered
+	p.SetWorkers(2)
+	// The probe, which only the new worker can take, says it runs: the
+	// sole worker has been asked to give back its batch.
+	if err := p.TrySend(n); err != nil {
+		t.Fatal(err)
+	}
+	<-probed
+	cancel()
+	var stuck *actor.StuckWorkersError
+	if err := runReturns(t, errc); !errors.As(err, &stuck) {
+		t.Fatalf("Run = %v; want a *StuckWorkersError", err)
+	}
+	p.Retire()
+	close(release)
+	waitFor(t, "the abandoned worker to report the rest of its batch", func() bool {
+		return drainTimeouts(dead.get()) == n-1
+	})
+}
