@@ -299,8 +299,8 @@ func (mb *mailbox[M]) stopIdle(f func()) bool {
 	return true
 }
 
-// queued returns the messages in the queue and in the backlogs. mb.mu is
-// held.
+// queued returns the messages in the queue, in the backlogs and given
+// back by a worker (see spill). mb.mu is held.
 func (mb *mailbox[M]) queued() int { return mb.q.n + mb.backlogged + mb.spilled() }
 
 // spilled returns the number of messages given back by a worker (see
