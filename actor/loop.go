@@ -527,12 +527,7 @@ func (l *loop[M]) onPanic(m M, c any, retry bool, perr *PanicError) {
 // nothing left or ctx, which carries the drain deadline, ends. A message
 // kept for a retry is reported: the actor is stopping.
 func (l *loop[M]) drain(ctx context.Context) {
-	if l.hasPending {
-		m, n := l.pending.m, int(l.attempts)
-		l.clearPending()
-		l.attempts = 0
-		l.mb.deadLetter(m, errStoppedBeforeRetry, n)
-	}
+	l.rejectPending()
 	for ctx.Err() == nil {
 		m, ok := l.nextHeld()
 		if !ok {
@@ -543,6 +538,18 @@ func (l *loop[M]) drain(ctx context.Context) {
 		}
 		l.drainOne(ctx, m, l.inHandCarried)
 	}
+}
+
+// rejectPending reports the message kept for a retry, if any, as a dead
+// letter: the Run stops before the retry.
+func (l *loop[M]) rejectPending() {
+	if !l.hasPending {
+		return
+	}
+	m, n := l.pending.m, int(l.attempts)
+	l.clearPending()
+	l.attempts = 0
+	l.mb.deadLetter(m, errStoppedBeforeRetry, n)
 }
 
 // errStoppedBeforeRetry is the reason of a message kept for a retry when the
@@ -563,10 +570,11 @@ func (l *loop[M]) drainOne(ctx context.Context, m M, c any) {
 	l.handle(ctx, m, c)
 }
 
-// rejectHeld reports the messages the loop holds (taken, or in its
-// backlog) as dead letters with reason. It is called when no Run handles
-// messages.
+// rejectHeld reports the messages the loop holds as dead letters: one
+// kept for a retry (see rejectPending), and those taken or in its backlog,
+// with reason. It is called when no Run handles messages.
 func (l *loop[M]) rejectHeld(reason error) {
+	l.rejectPending()
 	for m, ok := l.nextHeld(); ok; m, ok = l.nextHeld() {
 		l.letGo()
 		l.mb.deadLetter(m, reason, 0)

@@ -430,7 +430,9 @@ func (mb *mailbox[M]) drainCtx(ctx context.Context) (context.Context, context.Ca
 
 // finish ends a Run whose context ended, once its loops have drained: what
 // they left, held or queued, is reported with [ErrDrainTimeout] (nothing is
-// left unless the drain timed out), and the mailbox is stopped. Sends have
+// left unless the drain timed out, or a pool's loop stopped when the pool
+// gave up), a message kept for a retry as panicked, and the mailbox is
+// stopped. Sends have
 // been refused since the context ended, under the lock that guards the
 // queue: what the drain leaves is all there is.
 func (mb *mailbox[M]) finish(loops []*loop[M]) {

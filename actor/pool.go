@@ -491,7 +491,8 @@ func (p *Pool[M]) exited(r *poolRun[M], w *worker[M]) {
 	}
 	if w.abandoned {
 		p.wmu.Unlock()
-		w.reportLeft()
+		// What it holds, now that its handler has returned.
+		w.rejectHeld(ErrDrainTimeout)
 		p.wmu.Lock()
 		p.left.Handled += w.handled()
 		p.left.Failed += w.failed.Load()
@@ -538,19 +539,6 @@ func (p *Pool[M]) restarted(r *poolRun[M], w *worker[M], perr *PanicError) bool 
 		x.wakeUp()
 	}
 	return false
-}
-
-// reportLeft reports what an abandoned worker holds, once it has returned
-// from its handler: a message kept for a retry and the messages it had
-// taken.
-func (w *worker[M]) reportLeft() {
-	if w.hasPending {
-		m, n := w.pending.m, int(w.attempts)
-		w.clearPending()
-		w.attempts = 0
-		w.mb.deadLetter(m, errStoppedBeforeRetry, n)
-	}
-	w.rejectHeld(ErrDrainTimeout)
 }
 
 // drainAlone drains the mailbox on the calling goroutine, worker after

@@ -281,3 +281,51 @@ func TestPoolAbandonedSoleWorkerReportsItsBatch(t *testing.T) {
 		return drainTimeouts(dead.get()) == n-1
 	})
 }
+
+// TestPoolGiveUpWithAStuckWorkerReportsWhatTheOthersKeep: the pool gives
+// up (a panic) while another worker is stuck in a handler deaf to its
+// context; then the Run's context ends. The Run abandons the stuck worker;
+// the worker that panicked holds its message for a retry, and that
+// message must be reported when Run returns, as the drain reports one. It
+// used to stay kept for the next Run, where in a keyed pool the key's
+// later messages could overtake it (per-key order broken in a run of
+// TestSoakPool).
+func TestPoolGiveUpWithAStuckWorkerReportsWhatTheOthersKeep(t *testing.T) {
+	release, entered := make(chan struct{}), make(chan struct{})
+	var dead deadLetters
+	p := actor.NewPool("giveup", 2, func(_ context.Context, i int) error {
+		switch i {
+		case 0:
+			close(entered)
+			<-release // ignores its context
+		case 1:
+			panic("giveup: the panic the pool gives up at")
+		}
+		return nil
+	},
+		actor.WithMaxRetries(1),
+		actor.WithWorkerRestarts(0, time.Hour),
+		actor.WithDrainTimeout(time.Millisecond),
+		actor.WithLogger(discard),
+		actor.WithDeadLetterHook(dead.hook))
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- p.Run(ctx) }()
+	if err := p.TrySend(0); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	if err := p.TrySend(1); err != nil { // to the other worker, which panics
+		t.Fatal(err)
+	}
+	waitFor(t, "the panic", func() bool { return p.Stats().Panics == 1 })
+	cancel()
+	var stuck *actor.StuckWorkersError
+	if err := runReturns(t, errc); !errors.As(err, &stuck) {
+		t.Fatalf("Run = %v; want a *StuckWorkersError", err)
+	}
+	if got := dead.get(); len(got) != 1 || got[0].Msg != 1 || !errors.Is(got[0].Reason, actor.ErrPanicked) {
+		t.Errorf("dead letters when Run returned: %+v; want message 1, panicked", got)
+	}
+	close(release)
+}
