@@ -12,7 +12,6 @@ import (
 
 	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/bus"
-	"github.com/troupe-go/troupe/supervisor"
 	"go.uber.org/goleak"
 )
 
@@ -29,9 +28,10 @@ type CustomerEvent struct {
 // and is restarted by its supervisor; a panicking handler now and then
 // cancels the Run's context, so that the Keyed stops as it gives up.
 type keyedSoak struct {
-	// cancelRun cancels the context of the Keyed's current Run.
-	cancelRun atomic.Pointer[context.CancelFunc]
-	cancels   atomic.Uint64
+	// run runs the Keyed, restarted whenever it returns; cancels counts
+	// the handlers that ended its Run.
+	run     restarter
+	cancels atomic.Uint64
 
 	ok, errs, panics, factoryFailures atomic.Uint64
 	// Dead letters by reason: the Keyed's own, then the others.
@@ -67,9 +67,8 @@ func (s *keyedSoak) newHandler(seed uint64) func(int) actor.Handler[CustomerEven
 			switch roll := r.IntN(1000); {
 			case roll < 10:
 				s.panics.Add(1)
-				if c := s.cancelRun.Load(); c != nil && roll < 2 {
+				if roll < 2 && s.run.cancel() {
 					s.cancels.Add(1)
-					(*c)()
 				}
 				panic(fmt.Sprintf("chaos: customer %d panics on %v", customer, e.Seq))
 			case roll < 30:
@@ -132,32 +131,7 @@ func TestSoakKeyed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var keyedRuns, keyedFailures atomic.Uint64
-	sup := supervisor.New("keyed",
-		supervisor.WithIntensity(1<<20, time.Second),
-		supervisor.WithBackoff(0, time.Millisecond),
-		supervisor.WithLogger(discard),
-		supervisor.WithHook(func(e supervisor.Event) {
-			if e.Kind == supervisor.Failed {
-				keyedFailures.Add(1)
-			}
-		}),
-	)
-	if err := sup.Add("customers", supervisor.RunnerFunc(func(ctx context.Context) error {
-		keyedRuns.Add(1)
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		s.cancelRun.Store(&cancel)
-		return kd.Run(ctx)
-	})); err != nil {
-		t.Fatal(err)
-	}
-	// The wrapper hides Retire: the supervisor's end is followed by an
-	// explicit one below.
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	supDone := make(chan error, 1)
-	go func() { supDone <- sup.Run(ctx) }()
+	s.run.start(t, "customers", kd)
 
 	var published atomic.Uint64
 	pubCtx, stopPublishing := context.WithCancel(context.Background())
@@ -183,10 +157,7 @@ func TestSoakKeyed(t *testing.T) {
 	time.Sleep(dur)
 	stopPublishing()
 	pubs.Wait()
-	cancel()
-	if err := <-supDone; err != nil && !errors.Is(err, context.Canceled) {
-		t.Errorf("supervisor Run = %v", err)
-	}
+	s.run.stop(t)
 	kd.Retire() // what a Keyed that gave up last still queued
 	sub.Unsubscribe()
 	if err := b.Close(context.Background()); err != nil {
@@ -199,7 +170,7 @@ func TestSoakKeyed(t *testing.T) {
 	st := kd.Stats()
 	t.Logf("published %d: handled %d, errors %d, panics %d, dead letters %d (panicked %d, key restarts %d, factory %d, drain %d, stopped %d), bus drops %d (timeout %d, canceled %d, rejected %d); keys created %d, passivated %d, restarted %d, removed %d; factory failures %d; Keyed runs %d, failures %d, cancelled by a handler %d",
 		published.Load(), s.ok.Load(), s.errs.Load(), s.panics.Load(), dead, s.dead.panicked.Load(), s.dlKeyRestarts.Load(), s.dlFactory.Load(), s.dead.drain.Load(), s.dead.stopped.Load(),
-		drops, s.drops.timeout.Load(), s.drops.canceled.Load(), s.drops.rejected.Load(), st.Created, st.Passivated, st.Restarted, st.Removed, s.factoryFailures.Load(), keyedRuns.Load(), keyedFailures.Load(), s.cancels.Load())
+		drops, s.drops.timeout.Load(), s.drops.canceled.Load(), s.drops.rejected.Load(), st.Created, st.Passivated, st.Restarted, st.Removed, s.factoryFailures.Load(), s.run.runs.Load(), s.run.failures.Load(), s.cancels.Load())
 	if got != published.Load() {
 		t.Errorf("published %d != handled %d + errors %d + dead letters %d + bus drops %d; off by %d",
 			published.Load(), s.ok.Load(), s.errs.Load(), dead, drops, int64(published.Load())-int64(got))

@@ -12,7 +12,6 @@ import (
 
 	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/bus"
-	"github.com/troupe-go/troupe/supervisor"
 	"go.uber.org/goleak"
 )
 
@@ -28,9 +27,10 @@ type PoolJob struct {
 // restarted by its supervisor, and a panicking handler that now and then
 // cancels the Run's context, so that the pool stops as it gives up.
 type poolSoak struct {
-	// cancelRun cancels the context of the pool's current Run.
-	cancelRun atomic.Pointer[context.CancelFunc]
-	cancels   atomic.Uint64
+	// run runs the pool, restarted whenever it returns; cancels counts
+	// the handlers that ended its Run.
+	run     restarter
+	cancels atomic.Uint64
 
 	ok, errs, panics, stuck atomic.Uint64
 	// Dead letters reported by the pool and by the bus.
@@ -77,9 +77,8 @@ func (s *poolSoak) handler(seed uint64) actor.Handler[PoolJob] {
 			time.Sleep(drainTimeout + actor.StuckGrace + 50*time.Millisecond)
 		case roll < 10:
 			s.panics.Add(1)
-			if c := s.cancelRun.Load(); c != nil && roll < 2 {
+			if roll < 2 && s.run.cancel() {
 				s.cancels.Add(1)
-				(*c)()
 			}
 			panic(fmt.Sprintf("chaos: pool panics on %v", e.Seq))
 		case roll < 30:
@@ -148,34 +147,7 @@ func soakPool(t *testing.T, keyed bool, policy bus.Policy) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var runs, failures, abandons atomic.Uint64
-	sup := supervisor.New("pool",
-		supervisor.WithIntensity(1<<20, time.Second),
-		supervisor.WithBackoff(0, time.Millisecond),
-		supervisor.WithLogger(discard),
-		supervisor.WithHook(func(e supervisor.Event) {
-			if e.Kind == supervisor.Failed {
-				failures.Add(1)
-				var stuck *actor.StuckWorkersError
-				if errors.As(e.Err, &stuck) {
-					abandons.Add(1)
-				}
-			}
-		}),
-	)
-	if err := sup.Add("jobs", supervisor.RunnerFunc(func(ctx context.Context) error {
-		runs.Add(1)
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		s.cancelRun.Store(&cancel)
-		return p.Run(ctx)
-	})); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	supDone := make(chan error, 1)
-	go func() { supDone <- sup.Run(ctx) }()
+	s.run.start(t, "jobs", p)
 
 	// The monkey changes the number of workers between 1 and 6.
 	monkeyCtx, stopMonkey := context.WithCancel(context.Background())
@@ -222,10 +194,7 @@ func soakPool(t *testing.T, keyed bool, policy bus.Policy) {
 	pubs.Wait()
 	stopMonkey()
 	<-monkeyDone
-	cancel()
-	if err := <-supDone; err != nil && !errors.Is(err, context.Canceled) {
-		t.Errorf("supervisor Run = %v", err)
-	}
+	s.run.stop(t)
 	p.Retire() // what a pool that gave up last still holds
 	sub.Unsubscribe()
 	if err := b.Close(context.Background()); err != nil {
@@ -239,7 +208,7 @@ func soakPool(t *testing.T, keyed bool, policy bus.Policy) {
 	got := s.ok.Load() + s.errs.Load() + dead + drops
 	t.Logf("published %d: handled %d, errors %d, panics %d, dead letters %d (panicked %d, drain %d, stopped %d), bus drops %d (oldest %d, timeout %d, canceled %d, rejected %d); Runs %d, failures %d, cancelled by a handler %d, stuck handlers %d, Runs that abandoned workers %d",
 		published.Load(), s.ok.Load(), s.errs.Load(), s.panics.Load(), dead, s.dead.panicked.Load(), s.dead.drain.Load(), s.dead.stopped.Load(),
-		drops, s.drops.oldest.Load(), s.drops.timeout.Load(), s.drops.canceled.Load(), s.drops.rejected.Load(), runs.Load(), failures.Load(), s.cancels.Load(), s.stuck.Load(), abandons.Load())
+		drops, s.drops.oldest.Load(), s.drops.timeout.Load(), s.drops.canceled.Load(), s.drops.rejected.Load(), s.run.runs.Load(), s.run.failures.Load(), s.cancels.Load(), s.stuck.Load(), s.run.stuck.Load())
 	if got != published.Load() {
 		t.Errorf("published %d != handled %d + errors %d + dead letters %d + bus drops %d; off by %d",
 			published.Load(), s.ok.Load(), s.errs.Load(), dead, drops, int64(published.Load())-int64(got))
