@@ -75,12 +75,7 @@ func (s *keyedSoak) newHandler(seed uint64) func(int) actor.Handler[CustomerEven
 				s.errs.Add(1)
 				return errHandler
 			case roll < 40:
-				t := time.NewTimer(time.Duration(r.Int64N(int64(time.Millisecond))))
-				select {
-				case <-t.C:
-				case <-ctx.Done():
-				}
-				t.Stop()
+				stall(ctx, time.Duration(r.Int64N(int64(time.Millisecond))))
 			}
 			s.ok.Add(1)
 			return nil

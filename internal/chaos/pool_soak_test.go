@@ -68,7 +68,7 @@ func (s *poolSoak) handler(seed uint64) actor.Handler[PoolJob] {
 			s.last[k] = e.N
 			s.mu.Unlock()
 		}
-		switch roll, stall := roll(); {
+		switch roll, d := roll(); {
 		case roll < 0:
 			// Stuck past the drain timeout and its grace, deaf to ctx:
 			// a Run that stops meanwhile abandons the worker, which
@@ -85,12 +85,7 @@ func (s *poolSoak) handler(seed uint64) actor.Handler[PoolJob] {
 			s.errs.Add(1)
 			return errHandler
 		case roll < 40:
-			t := time.NewTimer(time.Duration(stall))
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-			}
-			t.Stop()
+			stall(ctx, time.Duration(d))
 		}
 		s.ok.Add(1)
 		return nil

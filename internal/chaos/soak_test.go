@@ -115,7 +115,7 @@ func (w *worker) handle(ctx context.Context, s Seq) error {
 	}
 	w.last[s.Pub] = s.N
 	roll := w.rng.IntN(1000)
-	stall := time.Duration(w.rng.Int64N(int64(maxStall)))
+	d := time.Duration(w.rng.Int64N(int64(maxStall)))
 	w.mu.Unlock()
 	switch {
 	case roll < 10:
@@ -125,14 +125,7 @@ func (w *worker) handle(ctx context.Context, s Seq) error {
 		w.errs.Add(1)
 		return errHandler
 	case roll < 40:
-		// A stall: the handler waits on a timer or its context, as a slow
-		// call to another service would.
-		t := time.NewTimer(stall)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-		}
-		t.Stop()
+		stall(ctx, d)
 	}
 	w.ok.Add(1)
 	return nil

@@ -1,12 +1,25 @@
 package chaos
 
 import (
+	"context"
 	"errors"
 	"sync/atomic"
+	"time"
 
 	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/bus"
 )
+
+// stall waits for d or for ctx to end, as a handler's slow call to another
+// service would.
+func stall(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
 
 // deadLetters counts the dead letters an actor, pool or Keyed reports, by
 // reason.
